@@ -1,0 +1,5 @@
+"""trainscope: live training curves for PyTorch in the browser."""
+
+from __future__ import annotations
+
+__version__ = "0.1.0"

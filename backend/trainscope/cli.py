@@ -1,0 +1,296 @@
+"""`trainscope` command line: `train` now; `serve` and `submit` arrive with the server.
+
+Never imports torch at module level: `trainscope --help` must be instant.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import signal
+import sys
+import time
+from pathlib import Path
+from types import FrameType
+from typing import TYPE_CHECKING, Any, TextIO
+
+from trainscope import __version__
+
+if TYPE_CHECKING:
+    from trainscope.schemas.events import Event, Started
+    from trainscope.schemas.spec import RunSpec
+
+EXIT_OK, EXIT_FAILED, EXIT_BAD_INPUT, EXIT_DIVERGED, EXIT_STOPPED = 0, 1, 2, 3, 130
+
+
+class InputError(Exception):
+    """Bad input from the user: printed as one message, never as a traceback."""
+
+
+def load_spec(path: Path) -> RunSpec:
+    from pydantic import ValidationError
+
+    from trainscope.schemas.datasets import DATASET_NAMES
+    from trainscope.schemas.errors import format_validation_error
+    from trainscope.schemas.model import LAYER_TYPES
+    from trainscope.schemas.spec import RunSpec
+
+    try:
+        text = path.read_text(encoding="utf-8")
+    except FileNotFoundError:
+        raise InputError(f"{path}: no such file") from None
+    except (OSError, UnicodeDecodeError) as exc:
+        raise InputError(f"{path}: cannot read: {exc}") from None
+    try:
+        raw = json.loads(text)
+    except json.JSONDecodeError as exc:
+        raise InputError(
+            f"{path}: not valid JSON: {exc.msg} at line {exc.lineno}, column {exc.colno}"
+        ) from None
+    try:
+        return RunSpec.model_validate(raw)
+    except ValidationError as exc:
+        problems = format_validation_error(exc, RunSpec, tags=(*DATASET_NAMES, *LAYER_TYPES))
+        raise InputError(
+            f"{path}: not a valid run spec:\n" + "\n".join(f"  - {p}" for p in problems)
+        ) from None
+
+
+def _fmt_duration(seconds: float) -> str:
+    seconds = max(0, int(seconds))
+    h, rem = divmod(seconds, 3600)
+    m, s = divmod(rem, 60)
+    return f"{h}:{m:02d}:{s:02d}" if h else f"{m}:{s:02d}"
+
+
+class Progress:
+    """A one-line progress bar on a terminal; a line per epoch when output is not a terminal."""
+
+    def __init__(self, stream: TextIO, quiet: bool) -> None:
+        self.stream = stream
+        self.quiet = quiet
+        self.tty = stream.isatty()
+        self.started: Started | None = None
+        self.t0 = time.monotonic()
+        self.first_iteration = 0
+        self.last_draw = 0.0
+        self.last_epoch = 0
+        self.values: dict[str, float] = {}
+        self.iteration = 0
+        self.epoch = 0
+
+    def begin(self, started: Started) -> None:
+        self.started = started
+        self.first_iteration = started.resumed_from_iteration
+        self.t0 = time.monotonic()
+        if not self.quiet:
+            print(
+                f"training on {started.device}: {started.n_train} train / {started.n_val} "
+                f"validation / {started.n_test} test samples, {started.num_parameters:,} "
+                f"parameters, {started.iterations_per_epoch} iterations per epoch",
+                file=self.stream,
+            )
+
+    def point(self, iteration: int, epoch: int, values: dict[str, float]) -> None:
+        self.values.update(values)
+        self.iteration, self.epoch = iteration, epoch
+        if self.quiet or self.started is None:
+            return
+        now = time.monotonic()
+        if self.tty and now - self.last_draw >= 0.1:
+            self.last_draw = now
+            self.stream.write("\r" + self.line() + "\033[K")
+            self.stream.flush()
+        elif not self.tty and epoch != self.last_epoch and self.last_epoch:
+            print(self.line(), file=self.stream)
+        self.last_epoch = epoch
+
+    def line(self) -> str:
+        assert self.started is not None
+        s, v = self.started, self.values
+        parts = [
+            f"epoch {self.epoch}/{s.max_iterations // s.iterations_per_epoch}",
+            f"iter {self.iteration}/{s.max_iterations}",
+        ]
+        if "train_loss" in v:
+            parts.append(f"loss {v['train_loss']:.4g}")
+        if "train_accuracy" in v:
+            parts.append(f"acc {100 * v['train_accuracy']:.1f}%")
+        if "train_rmse" in v:
+            parts.append(f"rmse {v['train_rmse']:.4g}")
+        if "val_accuracy" in v:
+            parts.append(f"val acc {100 * v['val_accuracy']:.1f}%")
+        elif "val_rmse" in v:
+            parts.append(f"val rmse {v['val_rmse']:.4g}")
+        if "learn_rate" in v:
+            parts.append(f"lr {v['learn_rate']:.3g}")
+        done = self.iteration - self.first_iteration
+        elapsed = time.monotonic() - self.t0
+        if done > 0:
+            eta = elapsed / done * (s.max_iterations - self.iteration)
+            parts.append(f"ETA {_fmt_duration(eta)}")
+        return "  ".join(parts)
+
+    def end(self) -> None:
+        if self.tty and not self.quiet and self.started is not None:
+            self.stream.write("\r" + self.line() + "\033[K\n")
+
+
+def _paths_from_cwd(spec: RunSpec) -> RunSpec:
+    """On the command line a relative dataset path means the current directory, as in any
+    shell command (the engine itself resolves relative paths against the data directory)."""
+    path = getattr(spec.dataset, "path", None)
+    if isinstance(path, str) and not Path(path).expanduser().is_absolute():
+        dataset = spec.dataset.model_copy(update={"path": str(Path(path).expanduser().resolve())})
+        return spec.model_copy(update={"dataset": dataset})
+    return spec
+
+
+def cmd_train(args: argparse.Namespace) -> int:
+    from trainscope.config import Settings
+
+    spec = _paths_from_cwd(load_spec(Path(args.spec)))
+    settings = Settings()
+    data_dir = Path(args.data_dir) if args.data_dir else settings.data_dir
+    run_dir = Path(args.run_dir) if args.run_dir else None
+    if args.resume and run_dir is None:
+        raise InputError("--resume needs --run-dir, the directory holding checkpoint.pt")
+
+    # torch is imported only now, after the spec is known to be valid.
+    from trainscope.engine.loop import train
+    from trainscope.schemas.events import Artefact, Point, Started, Status
+
+    out: TextIO | None = None
+    if args.out:
+        try:
+            out = open(args.out, "a" if args.resume else "w", encoding="utf-8")  # noqa: SIM115
+        except OSError as exc:
+            raise InputError(f"--out {args.out}: {exc.strerror}") from None
+    progress = Progress(sys.stderr, args.quiet)
+    artefacts: dict[str, dict[str, Any]] = {}
+    n_points = 0
+    final: dict[str, float] = {}
+
+    def emit(event: Event) -> None:
+        nonlocal n_points
+        if isinstance(event, Point):
+            n_points += 1
+            final.update(event.values)
+            progress.point(event.iteration, event.epoch, event.values)
+            if out is not None:
+                out.write(json.dumps(event.to_json()) + "\n")
+        elif isinstance(event, Started):
+            progress.begin(event)
+        elif isinstance(event, Artefact):
+            artefacts[event.name] = event.data
+
+    stop_requested = False
+
+    def on_sigint(signum: int, frame: FrameType | None) -> None:
+        nonlocal stop_requested
+        if stop_requested:  # a second Ctrl-C: stop now
+            raise KeyboardInterrupt
+        stop_requested = True
+        print("\nstopping after this iteration (Ctrl-C again to abort)", file=sys.stderr)
+
+    previous = signal.signal(signal.SIGINT, on_sigint)
+    t0 = time.monotonic()
+    try:
+        status: Status = train(
+            spec,
+            emit,
+            lambda: stop_requested,
+            data_dir=data_dir,
+            run_dir=run_dir,
+            resume=args.resume,
+        )
+    finally:
+        signal.signal(signal.SIGINT, previous)
+        progress.end()
+        if out is not None:
+            out.close()
+    elapsed = time.monotonic() - t0
+
+    if run_dir is not None and artefacts:
+        art_dir = run_dir / "artefacts"
+        art_dir.mkdir(parents=True, exist_ok=True)
+        for name, data in artefacts.items():
+            (art_dir / f"{name}.json").write_text(json.dumps(data), encoding="utf-8")
+    _summary(status, final, n_points, elapsed, args.out, run_dir)
+    return {
+        "completed": EXIT_OK,
+        "diverged": EXIT_DIVERGED,
+        "stopped": EXIT_STOPPED,
+    }.get(status.status, EXIT_FAILED)
+
+
+def _summary(
+    status: Any,
+    final: dict[str, float],
+    n_points: int,
+    elapsed: float,
+    out: str | None,
+    run_dir: Path | None,
+) -> None:
+    line = f"{status.status}"
+    if status.finish_reason:
+        line += f" ({status.finish_reason})"
+    line += f" after {status.iteration} iterations in {_fmt_duration(elapsed)}"
+    if status.message and status.status != "completed":
+        line += f": {status.message}"
+    print(line, file=sys.stderr)
+    shown = [
+        f"{k} {100 * v:.2f}%" if k.endswith("accuracy") else f"{k} {v:.4g}"
+        for k, v in final.items()
+        if k.startswith(("test_", "val_"))
+    ]
+    if shown:
+        print("  " + "  ".join(shown), file=sys.stderr)
+    if out:
+        print(f"  {n_points} points written to {out}", file=sys.stderr)
+    if run_dir is not None:
+        print(f"  checkpoints and artefacts in {run_dir}", file=sys.stderr)
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="trainscope", description="Live training curves for PyTorch."
+    )
+    parser.add_argument("--version", action="version", version=f"trainscope {__version__}")
+    parser.add_argument("--debug", action="store_true", help="show tracebacks of internal errors")
+    sub = parser.add_subparsers(dest="command", required=True)
+
+    t = sub.add_parser("train", help="train a run spec headless, with a progress bar")
+    t.add_argument("spec", help="run spec JSON file (see examples/)")
+    t.add_argument("--out", help="write every point as a JSON line to this file")
+    t.add_argument(
+        "--data-dir", help="datasets cache (default $TRAINSCOPE_DATA_DIR or ~/.trainscope)"
+    )
+    t.add_argument("--run-dir", help="write checkpoints (every epoch), model.pt and artefacts here")
+    t.add_argument("--resume", action="store_true", help="continue from --run-dir/checkpoint.pt")
+    t.add_argument("--quiet", "-q", action="store_true", help="no progress bar")
+    t.set_defaults(func=cmd_train)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    try:
+        code: int = args.func(args)
+        return code
+    except InputError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return EXIT_BAD_INPUT
+    except KeyboardInterrupt:
+        print("aborted", file=sys.stderr)
+        return EXIT_STOPPED
+    except Exception as exc:
+        if args.debug:
+            raise
+        print(f"error: {type(exc).__name__}: {exc} (run with --debug for details)", file=sys.stderr)
+        return EXIT_FAILED
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,84 @@
+"""What the engine tells the world: the events passed to `emit(event)`.
+
+Plain slotted dataclasses, not pydantic: the training loop creates one per iteration and the
+whole emit path must cost about a microsecond (benchmarks/engine_overhead.py). They pickle, so
+a worker process can send them through a queue unchanged.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any, Literal
+
+RunStatus = Literal[
+    "queued", "running", "completed", "stopped", "diverged", "failed", "interrupted"
+]
+FinishReason = Literal["max-epochs", "validation-patience"]
+# The statuses a run can end in; the engine itself only ever ends in these four.
+ENGINE_END_STATUSES: tuple[str, ...] = ("completed", "stopped", "diverged", "failed")
+
+
+@dataclass(slots=True)
+class Point:
+    """Metric values recorded at one iteration (DESIGN §5)."""
+
+    seq: int
+    iteration: int
+    epoch: int
+    wall_time: float
+    values: dict[str, float]
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "seq": self.seq,
+            "iteration": self.iteration,
+            "epoch": self.epoch,
+            "wall_time": self.wall_time,
+            "values": self.values,
+        }
+
+
+@dataclass(slots=True)
+class Started:
+    """Sent once before the first point: what the run is about to do."""
+
+    device: str
+    task: str
+    n_train: int
+    n_val: int
+    n_test: int
+    iterations_per_epoch: int
+    max_iterations: int
+    num_parameters: int
+    class_names: list[str] | None = None
+    resumed_from_iteration: int = 0
+    layers: list[str] = field(default_factory=list)
+
+
+@dataclass(slots=True)
+class Status:
+    """The run ended (or, from the jobs layer, changed state)."""
+
+    status: RunStatus
+    finish_reason: FinishReason | None = None
+    message: str | None = None
+    iteration: int = 0
+
+
+@dataclass(slots=True)
+class Artefact:
+    """A JSON-serialisable result the UI can draw (confusion matrix, predictions)."""
+
+    name: str
+    data: dict[str, Any]
+
+
+@dataclass(slots=True)
+class CheckpointSaved:
+    path: str
+    iteration: int
+    epoch: int
+    seq: int
+
+
+Event = Point | Started | Status | Artefact | CheckpointSaved

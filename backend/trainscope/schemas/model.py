@@ -1,0 +1,544 @@
+"""Models as MATLAB-style layer lists: the specs, the presets, and shape checking.
+
+A layer list describes the network up to the output; trainscope appends the final fully
+connected layer sized to the dataset (`DataInfo.output_size`) and the loss. Shapes follow
+`schemas.shapes`: (F,) vector, (T, C) sequence, (C, H, W) image.
+
+Pure pydantic + Python: the server validates specs and checks shapes with this module without
+importing torch. `engine.models.build_model` builds exactly what `infer_shapes` describes.
+"""
+
+from __future__ import annotations
+
+import math
+from typing import Annotated, Any, Literal, get_args
+
+from pydantic import (
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    Discriminator,
+    Field,
+    Tag,
+    TypeAdapter,
+    ValidationError,
+    field_validator,
+    model_validator,
+)
+
+from trainscope.schemas.shapes import DataInfo, Shape, describe_shape, shape_kind
+
+_Pos = Annotated[int, Field(ge=1)]
+Size2 = _Pos | tuple[_Pos, _Pos]  # one int, or [height, width]; each >= 1
+
+
+def pair(value: int | tuple[int, int]) -> tuple[int, int]:
+    """(h, w) from a size given as one int or as [h, w]."""
+    return (value, value) if isinstance(value, int) else value
+
+
+def _fmt2(value: tuple[int, int]) -> str:
+    return str(value[0]) if value[0] == value[1] else f"{value[0]}×{value[1]}"
+
+
+class _Layer(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+
+class Conv2dLayer(_Layer):
+    """MATLAB convolution2dLayer: 2-D convolution over an image."""
+
+    type: Literal["conv2d"] = "conv2d"
+    filters: int = Field(ge=1, description="Number of filters (output channels), >= 1.")
+    filter_size: Size2 = Field(description="Filter height and width: one int or [h, w], >= 1.")
+    stride: Size2 = Field(1, description="Step between filter positions: int or [h, w], >= 1.")
+    padding: Annotated[int, Field(ge=0)] | Literal["same"] = Field(
+        "same",
+        description='"same" (output size = ceil(input / stride)) or zero padding on every '
+        "side, int >= 0.",
+    )
+
+
+class BatchNormLayer(_Layer):
+    """MATLAB batchNormalizationLayer: per channel on images/sequences, per feature on vectors."""
+
+    type: Literal["batchnorm"] = "batchnorm"
+
+
+class ReluLayer(_Layer):
+    type: Literal["relu"] = "relu"
+
+
+class LeakyReluLayer(_Layer):
+    type: Literal["leaky-relu"] = "leaky-relu"
+    scale: float = Field(0.01, ge=0, description="Slope for negative inputs, >= 0.")
+
+
+class TanhLayer(_Layer):
+    type: Literal["tanh"] = "tanh"
+
+
+class SigmoidLayer(_Layer):
+    type: Literal["sigmoid"] = "sigmoid"
+
+
+class GeluLayer(_Layer):
+    type: Literal["gelu"] = "gelu"
+
+
+class _PoolLayer(_Layer):
+    pool_size: Size2 = Field(2, description="Pooling window: int or [h, w], >= 1.")
+    stride: Size2 | None = Field(
+        None, description="Step between windows: int or [h, w], >= 1. Default: the pool size."
+    )
+    padding: int = Field(
+        0, ge=0, description="Padding on every side, >= 0 and at most half the pool size."
+    )
+
+    @model_validator(mode="after")
+    def _padding_fits(self) -> _PoolLayer:
+        # PyTorch's pooling refuses padding over half the window: say so before building.
+        if 2 * self.padding > min(pair(self.pool_size)):
+            raise ValueError(
+                f"padding {self.padding} is more than half the pool {_fmt2(pair(self.pool_size))}"
+            )
+        return self
+
+    @property
+    def stride_hw(self) -> tuple[int, int]:
+        return pair(self.stride if self.stride is not None else self.pool_size)
+
+
+class MaxPoolLayer(_PoolLayer):
+    """MATLAB maxPooling2dLayer."""
+
+    type: Literal["maxpool"] = "maxpool"
+
+
+class AvgPoolLayer(_PoolLayer):
+    """MATLAB averagePooling2dLayer."""
+
+    type: Literal["avgpool"] = "avgpool"
+
+
+class DropoutLayer(_Layer):
+    type: Literal["dropout"] = "dropout"
+    probability: float = Field(
+        0.5, ge=0, lt=1, description="Fraction of inputs zeroed during training, in [0, 1)."
+    )
+
+
+class FlattenLayer(_Layer):
+    """Images and sequences to one vector per sample (C·H·W or T·C values)."""
+
+    type: Literal["flatten"] = "flatten"
+
+
+class FcLayer(_Layer):
+    """MATLAB fullyConnectedLayer: flattens an image first; on a sequence, acts per time step."""
+
+    type: Literal["fc"] = "fc"
+    units: int = Field(ge=1, description="Output size, >= 1.")
+
+
+class _RecurrentLayer(_Layer):
+    hidden_units: int = Field(ge=1, description="Hidden state size, >= 1.")
+    num_layers: int = Field(1, ge=1, description="Stacked recurrent layers, >= 1.")
+    bidirectional: bool = Field(False, description="Also run over the sequence backwards.")
+    output_mode: Literal["last", "sequence"] = Field(
+        "last",
+        description='"last": one vector per sample (the final hidden state); "sequence": '
+        "the output at every time step (to feed another lstm/gru).",
+    )
+
+    @property
+    def output_width(self) -> int:
+        return self.hidden_units * (2 if self.bidirectional else 1)
+
+
+class LstmLayer(_RecurrentLayer):
+    type: Literal["lstm"] = "lstm"
+
+
+class GruLayer(_RecurrentLayer):
+    type: Literal["gru"] = "gru"
+
+
+LayerSpec = Annotated[
+    Conv2dLayer
+    | BatchNormLayer
+    | ReluLayer
+    | LeakyReluLayer
+    | TanhLayer
+    | SigmoidLayer
+    | GeluLayer
+    | MaxPoolLayer
+    | AvgPoolLayer
+    | DropoutLayer
+    | FlattenLayer
+    | FcLayer
+    | LstmLayer
+    | GruLayer,
+    Field(discriminator="type"),
+]
+_LAYER_CLASSES: dict[str, type[_Layer]] = {
+    cls.model_fields["type"].default: cls for cls in get_args(get_args(LayerSpec)[0])
+}
+LAYER_TYPES: tuple[str, ...] = tuple(_LAYER_CLASSES)
+_LAYER_ADAPTER: TypeAdapter[LayerSpec] = TypeAdapter(LayerSpec)
+
+PresetName = Literal["mlp", "simple-cnn", "deeper-cnn", "lstm", "gru"]
+MODEL_PRESETS: dict[str, str] = {
+    "mlp": "fc 128, relu, fc 64, relu — any input (images and sequences are flattened)",
+    "simple-cnn": "conv 3×3 ×20, batchnorm, relu, maxpool 2 — images",
+    "deeper-cnn": "three conv 3×3 blocks (8, 16, 32 filters) with batchnorm, relu, "
+    "maxpool 2 after the first two — images",
+    "lstm": "lstm 64 hidden units, last output — sequences",
+    "gru": "gru 64 hidden units, last output — sequences",
+}
+
+
+class PresetModel(BaseModel):
+    """A named network whose layers are chosen to fit the dataset's input."""
+
+    model_config = ConfigDict(extra="forbid")
+    preset: PresetName = Field(description="; ".join(f"{k}: {v}" for k, v in MODEL_PRESETS.items()))
+
+
+def _layer_errors(error: ValidationError) -> str:
+    parts = []
+    for err in error.errors():
+        where = ".".join(str(p) for p in err["loc"][1:])  # loc[0] is the union tag
+        # A validator's own ValueError: its text, without pydantic's "Value error, " prefix.
+        msg = str(err["ctx"]["error"]) if err["type"] == "value_error" else err["msg"]
+        parts.append(f"{where}: {msg} (got {err['input']!r})" if where else msg)
+    return "; ".join(parts)
+
+
+def _check_layers(value: Any) -> Any:
+    """Validate a raw layer list item by item, with errors that count layers from 1."""
+    # Pydantic would report a bad layer as "layers.2.conv2d.filters" (0-based, union tag
+    # inside); people count layers from 1, as MATLAB's analyzeNetwork does.
+    if not isinstance(value, list):
+        return value
+    if not value:
+        raise ValueError("a layer list needs at least one layer")
+    checked: list[Any] = []
+    for i, item in enumerate(value, 1):
+        if not isinstance(item, dict):
+            checked.append(item)
+            continue
+        kind = item.get("type")
+        if kind not in _LAYER_CLASSES:
+            what = "has no type" if kind is None else f"unknown layer type {kind!r}"
+            raise ValueError(f"layer {i}: {what}; choose one of {', '.join(LAYER_TYPES)}")
+        fields = _LAYER_CLASSES[kind].model_fields
+        unknown = [k for k in item if k not in fields]
+        if unknown:
+            known = ", ".join(f for f in fields if f != "type") or "none"
+            raise ValueError(
+                f"layer {i} ({kind}): unknown field {', '.join(map(repr, unknown))}; "
+                f"its fields are: {known}"
+            )
+        try:
+            checked.append(_LAYER_ADAPTER.validate_python(item))
+        except ValidationError as e:
+            raise ValueError(f"layer {i} ({kind}): {_layer_errors(e)}") from None
+    return checked
+
+
+class LayersModel(BaseModel):
+    """A network given layer by layer, up to (not including) the output layer."""
+
+    model_config = ConfigDict(extra="forbid")
+    layers: list[LayerSpec] = Field(
+        min_length=1,
+        description="Layers from input to output; the final fully connected layer sized to "
+        "the dataset and the loss are added by trainscope.",
+    )
+
+    @field_validator("layers", mode="before")
+    @classmethod
+    def _check_each(cls, value: Any) -> Any:
+        return _check_layers(value)
+
+
+def _model_kind(value: Any) -> str | None:
+    if isinstance(value, dict):
+        return "layers" if "layers" in value else "preset" if "preset" in value else None
+    return (
+        "layers"
+        if isinstance(value, LayersModel)
+        else ("preset" if isinstance(value, PresetModel) else None)
+    )
+
+
+def _one_kind(value: Any) -> Any:
+    if isinstance(value, dict) and "preset" in value and "layers" in value:
+        raise ValueError('give either "preset" or "layers", not both')
+    if isinstance(value, dict) and "layers" in value:
+        # Checked here too (LayersModel checks again) so a bad layer is reported at the
+        # model's own location ("model: layer 2 ..."), not under the union tag.
+        _check_layers(value["layers"])
+    return value
+
+
+# A tagged union, so that a bad layer list reports only the layer errors, not also
+# "preset missing" from the other branch.
+ModelSpec = Annotated[
+    Annotated[PresetModel, Tag("preset")] | Annotated[LayersModel, Tag("layers")],
+    Discriminator(
+        _model_kind,
+        custom_error_type="model_kind",
+        custom_error_message='a model is {"preset": name} or {"layers": [...]}',
+    ),
+    BeforeValidator(_one_kind),
+]
+
+
+class ModelShapeError(ValueError):
+    """A layer list that does not fit the data; the message names the layer and the shapes."""
+
+
+class _Misfit(Exception):
+    """Raised per layer; infer_shapes adds which layer it was."""
+
+
+# ---- presets ----------------------------------------------------------------------------
+
+
+def _conv_block(filters: int) -> list[LayerSpec]:
+    return [Conv2dLayer(filters=filters, filter_size=3), BatchNormLayer(), ReluLayer()]
+
+
+def _pool_if_fits(h: int, w: int) -> tuple[list[LayerSpec], int, int]:
+    # A 2×2 pool on a side shorter than 2 has no valid window; skip it so tiny images work.
+    if h < 2 or w < 2:
+        return [], h, w
+    return [MaxPoolLayer(pool_size=2, stride=2)], h // 2, w // 2
+
+
+# The kind of input each preset needs; mlp takes any.
+_PRESET_INPUT = {
+    "simple-cnn": "image",
+    "deeper-cnn": "image",
+    "lstm": "sequence",
+    "gru": "sequence",
+}
+
+
+def expand_preset(preset: str, info: DataInfo) -> list[LayerSpec]:
+    """The layer list a preset stands for, on this dataset's input."""
+    kind = shape_kind(info.input_shape)
+    if preset not in MODEL_PRESETS:
+        raise ValueError(f"unknown preset {preset!r}; choose one of {', '.join(MODEL_PRESETS)}")
+    if _PRESET_INPUT.get(preset, kind) != kind:
+        raise ModelShapeError(
+            f"preset {preset!r} needs {_PRESET_INPUT[preset]} input; dataset gives "
+            f"{describe_shape(info.input_shape)}"
+        )
+    if preset == "mlp":
+        # fc flattens an image by itself but acts per time step on a sequence, so a sequence
+        # is flattened explicitly to give one vector per sample.
+        head: list[LayerSpec] = [FlattenLayer()] if kind == "sequence" else []
+        return [*head, FcLayer(units=128), ReluLayer(), FcLayer(units=64), ReluLayer()]
+    if preset in ("simple-cnn", "deeper-cnn"):
+        _, h, w = info.input_shape
+        if preset == "simple-cnn":
+            return [*_conv_block(20), *_pool_if_fits(h, w)[0]]
+        layers: list[LayerSpec] = []
+        for filters in (8, 16):
+            pool, h, w = _pool_if_fits(h, w)
+            layers += [*_conv_block(filters), *pool]
+        return [*layers, *_conv_block(32)]
+    return [(LstmLayer if preset == "lstm" else GruLayer)(hidden_units=64)]
+
+
+def resolve_layers(model: PresetModel | LayersModel, info: DataInfo) -> list[LayerSpec]:
+    """The model's layer list (a preset expanded for this dataset)."""
+    if isinstance(model, PresetModel):
+        return expand_preset(model.preset, info)
+    return list(model.layers)
+
+
+# ---- shapes -----------------------------------------------------------------------------
+
+
+def _need_kind(shape: Shape, kind: str, prev: LayerSpec | None) -> None:
+    if shape_kind(shape) == kind:
+        return
+    layout = {"image": "C×H×W", "sequence": "T×C", "vector": "F"}[kind]
+    hint = ""
+    if isinstance(prev, LstmLayer | GruLayer) and prev.output_mode == "last":
+        hint = f'; set output_mode "sequence" on the {prev.type} layer before it'
+    raise _Misfit(f"needs {kind} input ({layout}); got {describe_shape(shape)}{hint}")
+
+
+def _conv_out(layer: Conv2dLayer, shape: Shape) -> Shape:
+    _, h, w = shape
+    (kh, kw), (sh, sw) = pair(layer.filter_size), pair(layer.stride)
+    if layer.padding == "same":
+        return (layer.filters, math.ceil(h / sh), math.ceil(w / sw))
+    p = layer.padding
+    if h + 2 * p < kh or w + 2 * p < kw:
+        raise _Misfit(
+            f"filter {kh}×{kw} does not fit input {describe_shape(shape)} (padding {p}); "
+            'use padding "same" or a smaller filter'
+        )
+    return (layer.filters, (h + 2 * p - kh) // sh + 1, (w + 2 * p - kw) // sw + 1)
+
+
+def _pool_out(layer: MaxPoolLayer | AvgPoolLayer, shape: Shape) -> Shape:
+    c, h, w = shape
+    (kh, kw), (sh, sw), p = pair(layer.pool_size), layer.stride_hw, layer.padding
+    if h + 2 * p < kh or w + 2 * p < kw:
+        pad = f" with padding {p}" if p else ""
+        raise _Misfit(f"pool {_fmt2((kh, kw))}{pad} does not fit input {describe_shape(shape)}")
+    return (c, (h + 2 * p - kh) // sh + 1, (w + 2 * p - kw) // sw + 1)
+
+
+def _layer_out(layer: LayerSpec, shape: Shape, prev: LayerSpec | None) -> Shape:
+    if isinstance(layer, Conv2dLayer):
+        _need_kind(shape, "image", prev)
+        return _conv_out(layer, shape)
+    if isinstance(layer, MaxPoolLayer | AvgPoolLayer):
+        _need_kind(shape, "image", prev)
+        return _pool_out(layer, shape)
+    if isinstance(layer, FlattenLayer):
+        return (math.prod(shape),)
+    if isinstance(layer, FcLayer):
+        if shape_kind(shape) == "sequence":
+            return (shape[0], layer.units)  # per time step
+        return (layer.units,)  # an image is flattened first
+    if isinstance(layer, LstmLayer | GruLayer):
+        _need_kind(shape, "sequence", prev)
+        if layer.output_mode == "sequence":
+            return (shape[0], layer.output_width)
+        return (layer.output_width,)
+    return shape  # batchnorm, activations, dropout: shape unchanged
+
+
+def infer_shapes(layers: list[LayerSpec], info: DataInfo) -> list[Shape]:
+    """The output shape after each layer (not counting the output layer), checking that every
+    layer fits its input and that the output layer can be added after the last one."""
+    shape: Shape = tuple(info.input_shape)
+    if len(shape) not in (1, 2, 3) or min(shape, default=0) < 1:
+        raise ModelShapeError(f"input shape {shape} is not a vector, sequence or image")
+    shapes: list[Shape] = []
+    prev: LayerSpec | None = None
+    for i, layer in enumerate(layers, 1):
+        try:
+            shape = _layer_out(layer, shape, prev)
+        except _Misfit as e:
+            raise ModelShapeError(f"layer {i} ({layer.type}): {e}") from None
+        shapes.append(shape)
+        prev = layer
+    if shape_kind(shape) == "sequence":
+        recurrent = [i for i, x in enumerate(layers, 1) if isinstance(x, LstmLayer | GruLayer)]
+        where = f"layer {len(layers)} ({layers[-1].type})" if layers else "the input"
+        fix = (
+            f'set output_mode "last" on the last lstm/gru layer (layer {recurrent[-1]})'
+            if recurrent
+            else 'add an lstm/gru layer with output_mode "last", or a flatten layer'
+        )
+        raise ModelShapeError(
+            f"{where}: the network ends in {describe_shape(shape)}, but the output layer "
+            f"needs one vector per sample: {fix}"
+        )
+    return shapes
+
+
+def check_model(model: PresetModel | LayersModel, info: DataInfo) -> list[Shape]:
+    """Shapes after each layer of the resolved model; raises ModelShapeError if it can't work."""
+    return infer_shapes(resolve_layers(model, info), info)
+
+
+# ---- summary ----------------------------------------------------------------------------
+
+
+def _learnables(layer: LayerSpec, shape: Shape) -> int:
+    """Trainable values of one layer on an input of this shape (as PyTorch counts them)."""
+    if isinstance(layer, Conv2dLayer):
+        kh, kw = pair(layer.filter_size)
+        return layer.filters * (shape[0] * kh * kw + 1)
+    if isinstance(layer, BatchNormLayer):
+        return 2 * shape[0 if len(shape) != 2 else 1]  # scale and offset per channel/feature
+    if isinstance(layer, FcLayer):
+        inputs = shape[-1] if len(shape) == 2 else math.prod(shape)
+        return layer.units * (inputs + 1)
+    if isinstance(layer, LstmLayer | GruLayer):
+        h, gates = layer.hidden_units, 4 if layer.type == "lstm" else 3
+        dirs = 2 if layer.bidirectional else 1
+        # Per stacked layer and direction; PyTorch keeps two biases (input and recurrent).
+        return sum(
+            dirs * gates * h * ((shape[1] if k == 0 else h * dirs) + h + 2)
+            for k in range(layer.num_layers)
+        )
+    return 0
+
+
+def count_learnables(layers: list[LayerSpec], info: DataInfo) -> int:
+    """Trainable values of the whole network, output layer included."""
+    shapes = infer_shapes(layers, info)
+    inputs = [tuple(info.input_shape), *shapes]
+    body = sum(_learnables(layer, shape) for layer, shape in zip(layers, inputs, strict=False))
+    return body + info.output_size * (math.prod(inputs[-1]) + 1)
+
+
+def _summary(layer: LayerSpec) -> str:
+    if isinstance(layer, Conv2dLayer):
+        kh, kw = pair(layer.filter_size)
+        return (
+            f"{layer.filters} filters {kh}×{kw}, stride {_fmt2(pair(layer.stride))}, "
+            f"padding {layer.padding}"
+        )
+    if isinstance(layer, MaxPoolLayer | AvgPoolLayer):
+        kind = "max" if layer.type == "maxpool" else "average"
+        return (
+            f"{kind} pooling {_fmt2(pair(layer.pool_size))}, stride {_fmt2(layer.stride_hw)}, "
+            f"padding {layer.padding}"
+        )
+    if isinstance(layer, LstmLayer | GruLayer):
+        stack = f", {layer.num_layers} layers" if layer.num_layers > 1 else ""
+        both = ", bidirectional" if layer.bidirectional else ""
+        return f"{layer.hidden_units} hidden units{both}{stack}, output {layer.output_mode}"
+    if isinstance(layer, FcLayer):
+        return f"fully connected, {layer.units} units"
+    if isinstance(layer, LeakyReluLayer):
+        return f"leaky ReLU, scale {layer.scale:g}"
+    if isinstance(layer, DropoutLayer):
+        return f"dropout {layer.probability:g}"
+    return {
+        "batchnorm": "batch normalization",
+        "relu": "ReLU",
+        "tanh": "tanh",
+        "sigmoid": "sigmoid",
+        "gelu": "GELU",
+        "flatten": "flatten",
+    }[layer.type]
+
+
+def describe_layers(
+    layers: list[LayerSpec], shapes: list[Shape], info: DataInfo | None = None
+) -> list[str]:
+    """One line per layer, like MATLAB's analyzeNetwork: index, type, settings, output shape.
+
+    With `info`, also the input line, the output layer, and learnables per layer and in total.
+    """
+    lines: list[str] = []
+    inputs: list[Shape] = [tuple(info.input_shape), *shapes] if info else []
+    if info:
+        lines.append(f"{'':>3}  {'input':<10}  {'':<44}  {describe_shape(info.input_shape)}")
+    for i, (layer, shape) in enumerate(zip(layers, shapes, strict=True), 1):
+        line = f"{i:>3}  {layer.type:<10}  {_summary(layer):<44}  {describe_shape(shape)}"
+        if info:
+            count = _learnables(layer, inputs[i - 1])
+            line = f"{line:<90}  {count:>9,} learnables" if count else line
+        lines.append(line.rstrip())
+    if info:
+        out = info.output_size
+        line = f"{'':>3}  {'output':<10}  {f'fully connected, {out} units ({info.task})':<44}  "
+        line += describe_shape((out,))
+        lines.append(f"{line:<90}  {out * (math.prod(inputs[-1]) + 1):>9,} learnables")
+        lines.append(f"total learnables: {count_learnables(layers, info):,}")
+    return lines
