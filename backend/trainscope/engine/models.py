@@ -1,4 +1,4 @@
-"""PyTorch networks from layer lists (schemas.model): exactly what `infer_shapes` describes.
+"""PyTorch networks from layer lists (schemas.layers): exactly what `infer_shapes` describes.
 
 Batches are (N, *input_shape) float32 — images (N, C, H, W), sequences batch-first (N, T, C),
 vectors (N, F). The network ends in a fully connected layer sized to the dataset: logits for
@@ -12,7 +12,7 @@ import math
 import torch
 from torch import nn
 
-from trainscope.schemas.model import (
+from trainscope.schemas.layers import (
     AvgPoolLayer,
     BatchNormLayer,
     Conv2dLayer,
@@ -28,9 +28,9 @@ from trainscope.schemas.model import (
     ReluLayer,
     SigmoidLayer,
     TanhLayer,
-    infer_shapes,
     pair,
 )
+from trainscope.schemas.model import infer_shapes
 from trainscope.schemas.shapes import DataInfo, Shape
 
 

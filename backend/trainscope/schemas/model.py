@@ -1,8 +1,8 @@
-"""Models as MATLAB-style layer lists: the specs, the presets, and shape checking.
+"""Models as MATLAB-style layer lists: the presets, the model spec, and shape checking.
 
-A layer list describes the network up to the output; trainscope appends the final fully
-connected layer sized to the dataset (`DataInfo.output_size`) and the loss. Shapes follow
-`schemas.shapes`: (F,) vector, (T, C) sequence, (C, H, W) image.
+A layer list (`schemas.layers`) describes the network up to the output; trainscope appends the
+final fully connected layer sized to the dataset (`DataInfo.output_size`) and the loss. Shapes
+follow `schemas.shapes`: (F,) vector, (T, C) sequence, (C, H, W) image.
 
 Pure pydantic + Python: the server validates specs and checks shapes with this module without
 importing torch. `engine.models.build_model` builds exactly what `infer_shapes` describes.
@@ -11,7 +11,7 @@ importing torch. `engine.models.build_model` builds exactly what `infer_shapes` 
 from __future__ import annotations
 
 import math
-from typing import Annotated, Any, Literal, get_args
+from typing import Annotated, Any, Literal
 
 from pydantic import (
     BaseModel,
@@ -20,172 +20,68 @@ from pydantic import (
     Discriminator,
     Field,
     Tag,
-    TypeAdapter,
-    ValidationError,
     field_validator,
-    model_validator,
 )
 
+from trainscope.schemas.layers import (
+    LAYER_TYPES,
+    AvgPoolLayer,
+    BatchNormLayer,
+    Conv2dLayer,
+    DropoutLayer,
+    FcLayer,
+    FlattenLayer,
+    GeluLayer,
+    GruLayer,
+    LayerSpec,
+    LeakyReluLayer,
+    LstmLayer,
+    MaxPoolLayer,
+    ReluLayer,
+    SigmoidLayer,
+    Size2,
+    TanhLayer,
+    fmt2,
+    layer_learnables,
+    layer_summary,
+    pair,
+    validate_layer_list,
+)
 from trainscope.schemas.shapes import DataInfo, Shape, describe_shape, shape_kind
 
-_Pos = Annotated[int, Field(ge=1)]
-Size2 = _Pos | tuple[_Pos, _Pos]  # one int, or [height, width]; each >= 1
-
-
-def pair(value: int | tuple[int, int]) -> tuple[int, int]:
-    """(h, w) from a size given as one int or as [h, w]."""
-    return (value, value) if isinstance(value, int) else value
-
-
-def _fmt2(value: tuple[int, int]) -> str:
-    return str(value[0]) if value[0] == value[1] else f"{value[0]}×{value[1]}"
-
-
-class _Layer(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-
-
-class Conv2dLayer(_Layer):
-    """MATLAB convolution2dLayer: 2-D convolution over an image."""
-
-    type: Literal["conv2d"] = "conv2d"
-    filters: int = Field(ge=1, description="Number of filters (output channels), >= 1.")
-    filter_size: Size2 = Field(description="Filter height and width: one int or [h, w], >= 1.")
-    stride: Size2 = Field(1, description="Step between filter positions: int or [h, w], >= 1.")
-    padding: Annotated[int, Field(ge=0)] | Literal["same"] = Field(
-        "same",
-        description='"same" (output size = ceil(input / stride)) or zero padding on every '
-        "side, int >= 0.",
-    )
-
-
-class BatchNormLayer(_Layer):
-    """MATLAB batchNormalizationLayer: per channel on images/sequences, per feature on vectors."""
-
-    type: Literal["batchnorm"] = "batchnorm"
-
-
-class ReluLayer(_Layer):
-    type: Literal["relu"] = "relu"
-
-
-class LeakyReluLayer(_Layer):
-    type: Literal["leaky-relu"] = "leaky-relu"
-    scale: float = Field(0.01, ge=0, description="Slope for negative inputs, >= 0.")
-
-
-class TanhLayer(_Layer):
-    type: Literal["tanh"] = "tanh"
-
-
-class SigmoidLayer(_Layer):
-    type: Literal["sigmoid"] = "sigmoid"
-
-
-class GeluLayer(_Layer):
-    type: Literal["gelu"] = "gelu"
-
-
-class _PoolLayer(_Layer):
-    pool_size: Size2 = Field(2, description="Pooling window: int or [h, w], >= 1.")
-    stride: Size2 | None = Field(
-        None, description="Step between windows: int or [h, w], >= 1. Default: the pool size."
-    )
-    padding: int = Field(
-        0, ge=0, description="Padding on every side, >= 0 and at most half the pool size."
-    )
-
-    @model_validator(mode="after")
-    def _padding_fits(self) -> _PoolLayer:
-        # PyTorch's pooling refuses padding over half the window: say so before building.
-        if 2 * self.padding > min(pair(self.pool_size)):
-            raise ValueError(
-                f"padding {self.padding} is more than half the pool {_fmt2(pair(self.pool_size))}"
-            )
-        return self
-
-    @property
-    def stride_hw(self) -> tuple[int, int]:
-        return pair(self.stride if self.stride is not None else self.pool_size)
-
-
-class MaxPoolLayer(_PoolLayer):
-    """MATLAB maxPooling2dLayer."""
-
-    type: Literal["maxpool"] = "maxpool"
-
-
-class AvgPoolLayer(_PoolLayer):
-    """MATLAB averagePooling2dLayer."""
-
-    type: Literal["avgpool"] = "avgpool"
-
-
-class DropoutLayer(_Layer):
-    type: Literal["dropout"] = "dropout"
-    probability: float = Field(
-        0.5, ge=0, lt=1, description="Fraction of inputs zeroed during training, in [0, 1)."
-    )
-
-
-class FlattenLayer(_Layer):
-    """Images and sequences to one vector per sample (C·H·W or T·C values)."""
-
-    type: Literal["flatten"] = "flatten"
-
-
-class FcLayer(_Layer):
-    """MATLAB fullyConnectedLayer: flattens an image first; on a sequence, acts per time step."""
-
-    type: Literal["fc"] = "fc"
-    units: int = Field(ge=1, description="Output size, >= 1.")
-
-
-class _RecurrentLayer(_Layer):
-    hidden_units: int = Field(ge=1, description="Hidden state size, >= 1.")
-    num_layers: int = Field(1, ge=1, description="Stacked recurrent layers, >= 1.")
-    bidirectional: bool = Field(False, description="Also run over the sequence backwards.")
-    output_mode: Literal["last", "sequence"] = Field(
-        "last",
-        description='"last": one vector per sample (the final hidden state); "sequence": '
-        "the output at every time step (to feed another lstm/gru).",
-    )
-
-    @property
-    def output_width(self) -> int:
-        return self.hidden_units * (2 if self.bidirectional else 1)
-
-
-class LstmLayer(_RecurrentLayer):
-    type: Literal["lstm"] = "lstm"
-
-
-class GruLayer(_RecurrentLayer):
-    type: Literal["gru"] = "gru"
-
-
-LayerSpec = Annotated[
-    Conv2dLayer
-    | BatchNormLayer
-    | ReluLayer
-    | LeakyReluLayer
-    | TanhLayer
-    | SigmoidLayer
-    | GeluLayer
-    | MaxPoolLayer
-    | AvgPoolLayer
-    | DropoutLayer
-    | FlattenLayer
-    | FcLayer
-    | LstmLayer
-    | GruLayer,
-    Field(discriminator="type"),
+# The layer names are re-exported: callers import them from here as well as from layers.
+__all__ = [
+    "LAYER_TYPES",
+    "MODEL_PRESETS",
+    "AvgPoolLayer",
+    "BatchNormLayer",
+    "Conv2dLayer",
+    "DropoutLayer",
+    "FcLayer",
+    "FlattenLayer",
+    "GeluLayer",
+    "GruLayer",
+    "LayerSpec",
+    "LayersModel",
+    "LeakyReluLayer",
+    "LstmLayer",
+    "MaxPoolLayer",
+    "ModelShapeError",
+    "ModelSpec",
+    "PresetModel",
+    "PresetName",
+    "ReluLayer",
+    "SigmoidLayer",
+    "Size2",
+    "TanhLayer",
+    "check_model",
+    "count_learnables",
+    "describe_layers",
+    "expand_preset",
+    "infer_shapes",
+    "pair",
+    "resolve_layers",
 ]
-_LAYER_CLASSES: dict[str, type[_Layer]] = {
-    cls.model_fields["type"].default: cls for cls in get_args(get_args(LayerSpec)[0])
-}
-LAYER_TYPES: tuple[str, ...] = tuple(_LAYER_CLASSES)
-_LAYER_ADAPTER: TypeAdapter[LayerSpec] = TypeAdapter(LayerSpec)
 
 PresetName = Literal["mlp", "simple-cnn", "deeper-cnn", "lstm", "gru"]
 MODEL_PRESETS: dict[str, str] = {
@@ -205,48 +101,6 @@ class PresetModel(BaseModel):
     preset: PresetName = Field(description="; ".join(f"{k}: {v}" for k, v in MODEL_PRESETS.items()))
 
 
-def _layer_errors(error: ValidationError) -> str:
-    parts = []
-    for err in error.errors():
-        where = ".".join(str(p) for p in err["loc"][1:])  # loc[0] is the union tag
-        # A validator's own ValueError: its text, without pydantic's "Value error, " prefix.
-        msg = str(err["ctx"]["error"]) if err["type"] == "value_error" else err["msg"]
-        parts.append(f"{where}: {msg} (got {err['input']!r})" if where else msg)
-    return "; ".join(parts)
-
-
-def _check_layers(value: Any) -> Any:
-    """Validate a raw layer list item by item, with errors that count layers from 1."""
-    # Pydantic would report a bad layer as "layers.2.conv2d.filters" (0-based, union tag
-    # inside); people count layers from 1, as MATLAB's analyzeNetwork does.
-    if not isinstance(value, list):
-        return value
-    if not value:
-        raise ValueError("a layer list needs at least one layer")
-    checked: list[Any] = []
-    for i, item in enumerate(value, 1):
-        if not isinstance(item, dict):
-            checked.append(item)
-            continue
-        kind = item.get("type")
-        if kind not in _LAYER_CLASSES:
-            what = "has no type" if kind is None else f"unknown layer type {kind!r}"
-            raise ValueError(f"layer {i}: {what}; choose one of {', '.join(LAYER_TYPES)}")
-        fields = _LAYER_CLASSES[kind].model_fields
-        unknown = [k for k in item if k not in fields]
-        if unknown:
-            known = ", ".join(f for f in fields if f != "type") or "none"
-            raise ValueError(
-                f"layer {i} ({kind}): unknown field {', '.join(map(repr, unknown))}; "
-                f"its fields are: {known}"
-            )
-        try:
-            checked.append(_LAYER_ADAPTER.validate_python(item))
-        except ValidationError as e:
-            raise ValueError(f"layer {i} ({kind}): {_layer_errors(e)}") from None
-    return checked
-
-
 class LayersModel(BaseModel):
     """A network given layer by layer, up to (not including) the output layer."""
 
@@ -260,7 +114,7 @@ class LayersModel(BaseModel):
     @field_validator("layers", mode="before")
     @classmethod
     def _check_each(cls, value: Any) -> Any:
-        return _check_layers(value)
+        return validate_layer_list(value)
 
 
 def _model_kind(value: Any) -> str | None:
@@ -279,7 +133,7 @@ def _one_kind(value: Any) -> Any:
     if isinstance(value, dict) and "layers" in value:
         # Checked here too (LayersModel checks again) so a bad layer is reported at the
         # model's own location ("model: layer 2 ..."), not under the union tag.
-        _check_layers(value["layers"])
+        validate_layer_list(value["layers"])
     return value
 
 
@@ -393,7 +247,7 @@ def _pool_out(layer: MaxPoolLayer | AvgPoolLayer, shape: Shape) -> Shape:
     (kh, kw), (sh, sw), p = pair(layer.pool_size), layer.stride_hw, layer.padding
     if h + 2 * p < kh or w + 2 * p < kw:
         pad = f" with padding {p}" if p else ""
-        raise _Misfit(f"pool {_fmt2((kh, kw))}{pad} does not fit input {describe_shape(shape)}")
+        raise _Misfit(f"pool {fmt2((kh, kw))}{pad} does not fit input {describe_shape(shape)}")
     return (c, (h + 2 * p - kh) // sh + 1, (w + 2 * p - kw) // sw + 1)
 
 
@@ -456,66 +310,12 @@ def check_model(model: PresetModel | LayersModel, info: DataInfo) -> list[Shape]
 # ---- summary ----------------------------------------------------------------------------
 
 
-def _learnables(layer: LayerSpec, shape: Shape) -> int:
-    """Trainable values of one layer on an input of this shape (as PyTorch counts them)."""
-    if isinstance(layer, Conv2dLayer):
-        kh, kw = pair(layer.filter_size)
-        return layer.filters * (shape[0] * kh * kw + 1)
-    if isinstance(layer, BatchNormLayer):
-        return 2 * shape[0 if len(shape) != 2 else 1]  # scale and offset per channel/feature
-    if isinstance(layer, FcLayer):
-        inputs = shape[-1] if len(shape) == 2 else math.prod(shape)
-        return layer.units * (inputs + 1)
-    if isinstance(layer, LstmLayer | GruLayer):
-        h, gates = layer.hidden_units, 4 if layer.type == "lstm" else 3
-        dirs = 2 if layer.bidirectional else 1
-        # Per stacked layer and direction; PyTorch keeps two biases (input and recurrent).
-        return sum(
-            dirs * gates * h * ((shape[1] if k == 0 else h * dirs) + h + 2)
-            for k in range(layer.num_layers)
-        )
-    return 0
-
-
 def count_learnables(layers: list[LayerSpec], info: DataInfo) -> int:
     """Trainable values of the whole network, output layer included."""
     shapes = infer_shapes(layers, info)
     inputs = [tuple(info.input_shape), *shapes]
-    body = sum(_learnables(layer, shape) for layer, shape in zip(layers, inputs, strict=False))
+    body = sum(layer_learnables(layer, shape) for layer, shape in zip(layers, inputs, strict=False))
     return body + info.output_size * (math.prod(inputs[-1]) + 1)
-
-
-def _summary(layer: LayerSpec) -> str:
-    if isinstance(layer, Conv2dLayer):
-        kh, kw = pair(layer.filter_size)
-        return (
-            f"{layer.filters} filters {kh}×{kw}, stride {_fmt2(pair(layer.stride))}, "
-            f"padding {layer.padding}"
-        )
-    if isinstance(layer, MaxPoolLayer | AvgPoolLayer):
-        kind = "max" if layer.type == "maxpool" else "average"
-        return (
-            f"{kind} pooling {_fmt2(pair(layer.pool_size))}, stride {_fmt2(layer.stride_hw)}, "
-            f"padding {layer.padding}"
-        )
-    if isinstance(layer, LstmLayer | GruLayer):
-        stack = f", {layer.num_layers} layers" if layer.num_layers > 1 else ""
-        both = ", bidirectional" if layer.bidirectional else ""
-        return f"{layer.hidden_units} hidden units{both}{stack}, output {layer.output_mode}"
-    if isinstance(layer, FcLayer):
-        return f"fully connected, {layer.units} units"
-    if isinstance(layer, LeakyReluLayer):
-        return f"leaky ReLU, scale {layer.scale:g}"
-    if isinstance(layer, DropoutLayer):
-        return f"dropout {layer.probability:g}"
-    return {
-        "batchnorm": "batch normalization",
-        "relu": "ReLU",
-        "tanh": "tanh",
-        "sigmoid": "sigmoid",
-        "gelu": "GELU",
-        "flatten": "flatten",
-    }[layer.type]
 
 
 def describe_layers(
@@ -530,9 +330,9 @@ def describe_layers(
     if info:
         lines.append(f"{'':>3}  {'input':<10}  {'':<44}  {describe_shape(info.input_shape)}")
     for i, (layer, shape) in enumerate(zip(layers, shapes, strict=True), 1):
-        line = f"{i:>3}  {layer.type:<10}  {_summary(layer):<44}  {describe_shape(shape)}"
+        line = f"{i:>3}  {layer.type:<10}  {layer_summary(layer):<44}  {describe_shape(shape)}"
         if info:
-            count = _learnables(layer, inputs[i - 1])
+            count = layer_learnables(layer, inputs[i - 1])
             line = f"{line:<90}  {count:>9,} learnables" if count else line
         lines.append(line.rstrip())
     if info:

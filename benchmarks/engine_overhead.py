@@ -1,0 +1,194 @@
+"""What does being watched cost the training loop?
+
+Times one iteration of trainscope's engine (points emitted every iteration, the stop flag polled,
+gradient norm and mini-batch accuracy computed) against a bare PyTorch loop over the same model,
+data and optimizer, in one process, rounds interleaved so drift hits both alike. Then measures
+the per-point emit path on its own.
+
+    python benchmarks/engine_overhead.py [--iterations 200] [--rounds 5] [--batch 128]
+
+Prints a table and writes benchmarks/results/engine_overhead.json. Goals (issue 2): ≤ 3 %
+overhead per iteration on CPU, ≤ 2 µs per emitted point.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import platform
+import statistics
+import tempfile
+import time
+from pathlib import Path
+from typing import Any
+
+import torch
+import torch.nn.functional as F
+
+from trainscope.engine.datasets import load_dataset
+from trainscope.engine.loop import train
+from trainscope.engine.models import build_model
+from trainscope.engine.optim import make_optimizer
+from trainscope.engine.recorder import PointRecorder
+from trainscope.schemas.events import Event, Point
+from trainscope.schemas.model import resolve_layers
+from trainscope.schemas.spec import RunSpec
+
+RESULTS = Path(__file__).parent / "results"
+
+
+def make_spec(iterations: int, batch: int, model: str) -> RunSpec:
+    n_train = iterations * batch
+    return RunSpec.model_validate(
+        {
+            "dataset": {
+                "name": "synthetic-images",
+                "num_samples": int(n_train / 0.95) + 20,
+                "validation_fraction": 0,
+                "test_fraction": 0.05,
+                "max_train_samples": n_train,
+            },
+            "model": {"preset": model},
+            "options": {
+                "solver": "sgdm",
+                "max_epochs": 1,
+                "mini_batch_size": batch,
+                "execution_environment": "cpu",
+                "shuffle": "once",
+            },
+        }
+    )
+
+
+def bare_loop(spec: RunSpec, data_dir: Path) -> list[float]:
+    """The same work a plain PyTorch script does: forward, loss, backward, step. Nothing else."""
+    data = load_dataset(spec.dataset, data_dir)
+    torch.manual_seed(spec.options.seed)
+    model = build_model(resolve_layers(spec.model, data.info), data.info)
+    opt = make_optimizer(list(model.parameters()), spec.options)
+    X, y = torch.from_numpy(data.train.X), torch.from_numpy(data.train.y)
+    batch = spec.options.mini_batch_size
+    perm = torch.randperm(len(X), generator=torch.Generator().manual_seed(0))
+    stamps = []
+    model.train()
+    for b in range(len(X) // batch):
+        idx = perm[b * batch : (b + 1) * batch]
+        out = model(X[idx])
+        loss = F.cross_entropy(out, y[idx])
+        opt.zero_grad(set_to_none=True)
+        loss.backward()  # type: ignore[no-untyped-call]
+        opt.step()
+        stamps.append(time.perf_counter())
+    return stamps
+
+
+def engine_loop(spec: RunSpec, data_dir: Path) -> list[float]:
+    stamps: list[float] = []
+
+    def emit(event: Event) -> None:
+        if isinstance(event, Point) and "train_loss" in event.values:
+            stamps.append(time.perf_counter())
+
+    train(spec, emit, lambda: False, data_dir=data_dir)
+    return stamps
+
+
+def per_iteration(stamps: list[float], skip: int = 10) -> float:
+    """Seconds per iteration from completion stamps, skipping the warm-up iterations."""
+    s = stamps[skip:]
+    return (s[-1] - s[0]) / (len(s) - 1)
+
+
+def emit_cost(n: int = 200_000) -> dict[str, float]:
+    """The emit path alone: building a Point and handing it to a consumer (list.append)."""
+    sink: list[Event] = []
+    emit = sink.append
+    values = {"train_loss": 0.5, "train_accuracy": 0.9, "learn_rate": 0.01, "grad_norm": 1.0}
+    t0 = time.perf_counter()
+    for i in range(n):
+        emit(Point(i, i, 1, 0.0, dict(values)))
+    point_s = (time.perf_counter() - t0) / n
+
+    # The recorder per iteration on CPU: stack the 3 metric tensors, copy to host, build, emit.
+    sink.clear()
+    rec = PointRecorder(emit, "train_accuracy", torch.device("cpu"), next_seq=1)
+    loss, acc, gn = torch.tensor(0.5), torch.tensor(0.9), torch.tensor(1.0)
+    m = n // 10
+    t0 = time.perf_counter()
+    for i in range(m):
+        rec.record(i, 1, 0.01, torch.stack([loss, acc, gn]))
+        rec.flush()
+    recorder_s = (time.perf_counter() - t0) / m
+    return {"point_us": point_s * 1e6, "recorder_us": recorder_s * 1e6}
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--iterations", type=int, default=200)
+    parser.add_argument("--rounds", type=int, default=5)
+    parser.add_argument("--batch", type=int, default=128)
+    parser.add_argument("--model", default="simple-cnn")
+    args = parser.parse_args()
+
+    spec = make_spec(args.iterations, args.batch, args.model)
+    bare: list[float] = []
+    engine: list[float] = []
+    with tempfile.TemporaryDirectory() as tmp:
+        data_dir = Path(tmp)
+        engine_loop(spec, data_dir)  # warm caches (imports, allocator, sklearn) for both sides
+        for _ in range(args.rounds):
+            bare.append(per_iteration(bare_loop(spec, data_dir)))
+            engine.append(per_iteration(engine_loop(spec, data_dir)))
+    bare_ms = statistics.median(bare) * 1e3
+    engine_ms = statistics.median(engine) * 1e3
+    # Paired per round, so a slow round on the machine does not count as overhead.
+    paired = [e / b - 1 for b, e in zip(bare, engine, strict=True)]
+    overhead = statistics.median(paired) * 100
+    emit = emit_cost()
+
+    result: dict[str, Any] = {
+        "benchmark": "engine_overhead",
+        "date": time.strftime("%Y-%m-%d"),
+        "machine": {
+            "cpu": platform.processor() or platform.machine(),
+            "torch": torch.__version__,
+            "threads": torch.get_num_threads(),
+            "python": platform.python_version(),
+        },
+        "setup": {
+            "model": args.model,
+            "data": "synthetic-images 1×28×28, 10 classes",
+            "mini_batch_size": args.batch,
+            "iterations": args.iterations,
+            "rounds": args.rounds,
+            "device": "cpu",
+        },
+        "bare_ms_per_iteration": round(bare_ms, 3),
+        "engine_ms_per_iteration": round(engine_ms, 3),
+        "overhead_percent_median_of_pairs": round(overhead, 2),
+        "overhead_percent_per_round": [round(p * 100, 2) for p in paired],
+        "emit_point_us": round(emit["point_us"], 3),
+        "recorder_per_iteration_us": round(emit["recorder_us"], 3),
+        "goals": {"overhead_percent": 3, "emit_point_us": 2},
+    }
+    RESULTS.mkdir(exist_ok=True)
+    (RESULTS / "engine_overhead.json").write_text(json.dumps(result, indent=2) + "\n")
+
+    print(
+        f"engine overhead — {args.model}, batch {args.batch}, CPU, "
+        f"{torch.get_num_threads()} threads"
+    )
+    print(f"{'measure':<42}{'value':>12}{'goal':>10}")
+    rows = [
+        ("bare PyTorch loop, ms / iteration", f"{bare_ms:.3f}", ""),
+        ("trainscope engine, ms / iteration", f"{engine_ms:.3f}", ""),
+        ("overhead (median of paired rounds)", f"{overhead:+.2f} %", "≤ 3 %"),
+        ("emit: build Point + hand over, µs", f"{emit['point_us']:.2f}", "≤ 2"),
+        ("recorder per iteration (stack+copy+emit), µs", f"{emit['recorder_us']:.2f}", ""),
+    ]
+    for name, value, goal in rows:
+        print(f"{name:<42}{value:>12}{goal:>10}")
+
+
+if __name__ == "__main__":
+    main()
