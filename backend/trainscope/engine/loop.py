@@ -225,11 +225,8 @@ def _train(
                 params, opts.gradient_threshold_method, opts.gradient_threshold
             )
             optimizer.step()
-            # No .item() here: on a GPU that would sync every iteration (see recorder.py).
-            stats = torch.stack(
-                [loss.detach(), batch_metric(task, output, yb), grad_norm.to(loss.device)]
-            )
-            recorder.record(iteration, epoch, lr, stats)
+            # Tensors, not floats: on a GPU a float() here would sync every iteration.
+            recorder.record(iteration, epoch, lr, loss, batch_metric(task, output, yb), grad_norm)
 
             validate_now = val is not None and (
                 iteration % opts.validation_frequency == 0 or iteration == max_iterations
