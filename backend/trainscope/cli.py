@@ -74,7 +74,6 @@ class Progress:
         self.t0 = time.monotonic()
         self.first_iteration = 0
         self.last_draw = 0.0
-        self.last_epoch = 0
         self.values: dict[str, float] = {}
         self.iteration = 0
         self.epoch = 0
@@ -101,9 +100,13 @@ class Progress:
             self.last_draw = now
             self.stream.write("\r" + self.line() + "\033[K")
             self.stream.flush()
-        elif not self.tty and epoch != self.last_epoch and self.last_epoch:
+        elif (
+            not self.tty
+            and "train_loss" in values
+            and iteration % self.started.iterations_per_epoch == 0
+        ):
+            # In a log file: one line at the end of each epoch.
             print(self.line(), file=self.stream)
-        self.last_epoch = epoch
 
     def line(self) -> str:
         assert self.started is not None

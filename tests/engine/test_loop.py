@@ -284,3 +284,55 @@ def test_no_test_split_means_no_test_point(run: Runner) -> None:
     assert rec.started.n_test == 0
     assert all("test_loss" not in p.values for p in rec.points)
     assert rec.artefacts == {}
+
+
+def _dataset_fixtures(tmp_path: Path) -> dict[str, dict[str, Any]]:
+    import numpy as np
+
+    from .test_datasets import tiny_mnist
+
+    tiny_mnist(tmp_path / "mnist", gz=True, n_train=200, n_test=40, rows=28, cols=28)
+    rng = np.random.default_rng(0)
+    X = rng.normal(size=(120, 4)).astype(np.float32)
+    np.savez(tmp_path / "f.npz", X=X, y=(X[:, 0] > 0).astype(np.int64))
+    csv = "a,b,y\n" + "\n".join(f"{x:.3f},{2 * x:.3f},{x * x:.3f}" for x in rng.normal(size=120))
+    (tmp_path / "f.csv").write_text(csv)
+    return {
+        "digits": {"name": "digits"},
+        "mnist": {"name": "mnist", "path": str(tmp_path / "mnist")},
+        "fashion-mnist": {"name": "fashion-mnist", "path": str(tmp_path / "mnist")},
+        "synthetic-images": {"name": "synthetic-images", "num_samples": 300, "image_size": 16},
+        "spirals": {"name": "spirals"},
+        "sine-forecast": {"name": "sine-forecast", "num_samples": 300, "sequence_length": 12},
+        "sequence-classes": {"name": "sequence-classes", "num_samples": 300},
+        "file-npz": {"name": "file", "path": str(tmp_path / "f.npz")},
+        "file-csv": {"name": "file", "path": str(tmp_path / "f.csv")},
+    }
+
+
+IMAGE_DATA = ["digits", "mnist", "fashion-mnist", "synthetic-images"]
+SEQUENCE_DATA = ["sine-forecast", "sequence-classes"]
+COMBINATIONS = (
+    [(d, p) for d in IMAGE_DATA for p in ("mlp", "simple-cnn", "deeper-cnn")]
+    + [(d, p) for d in SEQUENCE_DATA for p in ("mlp", "lstm", "gru")]
+    + [(d, "mlp") for d in ("spirals", "file-npz", "file-csv")]
+)
+
+
+@pytest.mark.parametrize(("dataset", "preset"), COMBINATIONS)
+def test_every_dataset_and_preset_trains(
+    run: Runner, tmp_path: Path, dataset: str, preset: str
+) -> None:
+    data = _dataset_fixtures(tmp_path)[dataset]
+    rec = run(
+        spec_of(
+            dataset={**data, "max_train_samples": 60},
+            model={"preset": preset},
+            options={"max_epochs": 2, "mini_batch_size": 20, "validation_frequency": 2},
+        )
+    )
+    assert rec.status.status == "completed", rec.status.message
+    train = rec.train_points()
+    assert len(train) == 6
+    assert all(math.isfinite(p.values["train_loss"]) for p in train)
+    assert any(k.startswith("test_") for k in rec.points[-1].values)
