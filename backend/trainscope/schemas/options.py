@@ -15,6 +15,7 @@ from pydantic import (
     ConfigDict,
     Field,
     PlainSerializer,
+    WithJsonSchema,
     model_validator,
 )
 
@@ -62,6 +63,7 @@ PositiveOrInf = Annotated[
     BeforeValidator(_parse_inf),
     Field(gt=0),
     PlainSerializer(_dump_inf, return_type=Any, when_used="json"),
+    WithJsonSchema({"anyOf": [{"type": "number", "exclusiveMinimum": 0}, {"const": "inf"}]}),
 ]
 # An integer count >= 1 or infinity (validation patience).
 CountOrInf = Annotated[
@@ -69,6 +71,7 @@ CountOrInf = Annotated[
     BeforeValidator(_parse_inf),
     Field(ge=1),
     PlainSerializer(_dump_count, return_type=Any, when_used="json"),
+    WithJsonSchema({"anyOf": [{"type": "integer", "minimum": 1}, {"const": "inf"}]}),
 ]
 
 
@@ -132,6 +135,7 @@ class TrainingOptions(BaseModel):
         math.inf,
         "GradientThreshold",
         "Clipping threshold (> 0, or inf for none). Loss spikes: try 1 with global-l2norm.",
+        json_schema_extra={"default": "inf"},  # JSON has no infinity literal
     )
     learn_rate_schedule: Schedule = _opt(
         "none",
@@ -159,6 +163,7 @@ class TrainingOptions(BaseModel):
         math.inf,
         "ValidationPatience",
         "Stop after this many validations without a new best validation loss (>= 1, or inf).",
+        json_schema_extra={"default": "inf"},
     )
     output_network: OutputNetwork = _opt(
         "last-iteration",

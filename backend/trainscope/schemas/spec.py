@@ -50,13 +50,15 @@ class RunSpec(BaseModel):
         if options.output_network == "best-validation-loss":
             needs_validation.append("output_network 'best-validation-loss'")
         if needs_validation:
+            verb = "needs" if len(needs_validation) == 1 else "need"
             raise ValueError(
-                f"{', '.join(needs_validation)} needs validation data, but "
+                f"{', '.join(needs_validation)} {verb} validation data, but "
                 "dataset.validation_fraction is 0"
             )
         return options
 
 
 def run_spec_schema() -> dict[str, Any]:
-    """The JSON schema the browser builds its form from."""
-    return RunSpec.model_json_schema()
+    """The JSON schema the browser builds its form from, with the snake_case names (the MATLAB
+    names are accepted on input but are not what a form should show)."""
+    return RunSpec.model_json_schema(by_alias=False)
