@@ -1,4 +1,4 @@
-"""`trainscope` command line: `train` now; `serve` and `submit` arrive with the server.
+"""`trainscope` command line: `train` (headless), `serve` (the server), `submit` (a client).
 
 Never imports torch at module level: `trainscope --help` must be instant.
 """
@@ -255,6 +255,50 @@ def _summary(
         print(f"  checkpoints and artefacts in {run_dir}", file=sys.stderr)
 
 
+def cmd_serve(args: argparse.Namespace) -> int:
+    import uvicorn
+
+    from trainscope.config import Settings
+    from trainscope.web.app import create_app
+
+    overrides: dict[str, Any] = {}
+    if args.data_dir:
+        overrides["data_dir"] = Path(args.data_dir)
+    settings = Settings(**overrides)
+    print(
+        f"trainscope {__version__} on http://{args.host}:{args.port}  "
+        f"(data in {settings.data_dir}, {settings.executor} workers)",
+        file=sys.stderr,
+    )
+    uvicorn.run(create_app(settings), host=args.host, port=args.port, log_level=args.log_level)
+    return EXIT_OK
+
+
+def cmd_submit(args: argparse.Namespace) -> int:
+    import os
+
+    from trainscope.remote import FINAL, SubmitError, follow, submit
+
+    token = os.environ.get("TRAINSCOPE_API_TOKEN")
+    try:
+        run = submit(Path(args.spec), args.url, token)
+        print(f"run {run['id']} {run['status']}: {args.url.rstrip('/')}/runs/{run['id']}")
+        if not args.follow:
+            return EXIT_OK
+        run = follow(args.url, run, token)
+    except SubmitError as exc:
+        raise InputError(str(exc)) from None
+    status = run["status"]
+    line = status + (f" ({run['finish_reason']})" if run.get("finish_reason") else "")
+    if run.get("message") and status != "completed":
+        line += f": {run['message']}"
+    print(line, file=sys.stderr)
+    assert status in FINAL
+    return {"completed": EXIT_OK, "diverged": EXIT_DIVERGED, "stopped": EXIT_STOPPED}.get(
+        status, EXIT_FAILED
+    )
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="trainscope", description="Live training curves for PyTorch."
@@ -273,6 +317,19 @@ def build_parser() -> argparse.ArgumentParser:
     t.add_argument("--resume", action="store_true", help="continue from --run-dir/checkpoint.pt")
     t.add_argument("--quiet", "-q", action="store_true", help="no progress bar")
     t.set_defaults(func=cmd_train)
+
+    s = sub.add_parser("serve", help="the dashboard, REST API and websockets, with local workers")
+    s.add_argument("--host", default="127.0.0.1", help="interface to bind (default 127.0.0.1)")
+    s.add_argument("--port", type=int, default=8000)
+    s.add_argument("--data-dir", help="database, datasets, checkpoints (default ~/.trainscope)")
+    s.add_argument("--log-level", default="warning", choices=["debug", "info", "warning", "error"])
+    s.set_defaults(func=cmd_serve)
+
+    m = sub.add_parser("submit", help="submit a run spec to a server")
+    m.add_argument("spec", help="run spec JSON file")
+    m.add_argument("--url", default="http://127.0.0.1:8000", help="the server")
+    m.add_argument("--follow", "-f", action="store_true", help="print progress until it ends")
+    m.set_defaults(func=cmd_submit)
     return parser
 
 

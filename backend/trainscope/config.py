@@ -21,4 +21,15 @@ class Settings(BaseSettings):
     api_token: str | None = None
     executor: Literal["local", "ray"] = "local"
     ray_address: str | None = None
-    max_runs: int = Field(1, ge=1)
+    max_runs: int = Field(1, ge=1, description="Concurrent runs on CPU (one per GPU otherwise).")
+    max_body_bytes: int = Field(1_000_000, ge=1_000, description="Largest accepted request body.")
+    stop_grace_s: float = Field(10.0, gt=0, description="Seconds a stopping run gets to end.")
+
+    def resolved_database_url(self) -> str:
+        """TRAINSCOPE_DATABASE_URL, or SQLite in the data directory."""
+        if self.database_url:
+            return self.database_url
+        return f"sqlite:///{(self.data_dir / 'trainscope.db').resolve()}"
+
+    def run_dir(self, run_id: int) -> Path:
+        return self.data_dir / "runs" / str(run_id)

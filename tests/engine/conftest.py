@@ -71,6 +71,7 @@ def run(tmp_path: Path) -> Runner:
         run_dir: Path | None = None,
         resume: bool = False,
         emit: Callable[[Event], None] | None = None,
+        persisted_seq: int | None = None,
     ) -> Recording:
         rec = Recording()
 
@@ -83,6 +84,7 @@ def run(tmp_path: Path) -> Runner:
             "data_dir": tmp_path / "data",
             "run_dir": run_dir,
             "resume": resume,
+            "persisted_seq": persisted_seq,
         }
         if should_stop is not None:
             kwargs["should_stop"] = should_stop

@@ -336,3 +336,32 @@ def test_every_dataset_and_preset_trains(
     assert len(train) == 6
     assert all(math.isfinite(p.values["train_loss"]) for p in train)
     assert any(k.startswith("test_") for k in rec.points[-1].values)
+
+
+def test_resume_never_leaves_a_gap_after_what_was_persisted(run: Runner, tmp_path: Path) -> None:
+    """A server killed with points still in flight may have stored fewer points than the newest
+    checkpoint covers; resume then falls back to the previous checkpoint (or starts over), so
+    the stored points plus the resumed ones have no gap."""
+    spec = spec_of(**RESUME_SPEC)
+    whole = run(spec, run_dir=tmp_path / "whole")
+    run_dir = tmp_path / "part"
+    saved: list[int] = []
+
+    def crash_after_third_checkpoint(e: Event) -> None:
+        if isinstance(e, CheckpointSaved):
+            saved.append(e.seq)
+            if len(saved) == 3:
+                raise Crash
+
+    with pytest.raises(Crash):
+        run(spec, run_dir=run_dir, emit=crash_after_third_checkpoint)
+    assert (run_dir / "checkpoint.prev.pt").exists()
+    # Only the points before the second checkpoint reached the database.
+    persisted = saved[1] - 1
+    second = run(spec, run_dir=run_dir, resume=True, persisted_seq=persisted)
+    assert second.points[0].seq == saved[1]
+    stored = [p for p in whole.points if p.seq <= persisted]
+    assert comparable(stored + second.points) == comparable(whole.points)
+    # Nothing stored at all: start over from the first iteration.
+    third = run(spec, run_dir=run_dir, resume=True, persisted_seq=0)
+    assert comparable(third.points) == comparable(whole.points)

@@ -10,9 +10,10 @@ from typing import Any
 import torch
 
 CHECKPOINT_NAME = "checkpoint.pt"
+PREVIOUS_NAME = "checkpoint.prev.pt"
 
 
-def save_checkpoint(state: dict[str, Any], path: Path) -> None:
+def save_checkpoint(state: dict[str, Any], path: Path, keep_previous: bool = False) -> None:
     """Write to a temp file in the same directory, fsync, then rename over the old one.
 
     A crash mid-write leaves the previous checkpoint intact: rename is atomic on POSIX.
@@ -24,6 +25,10 @@ def save_checkpoint(state: dict[str, Any], path: Path) -> None:
             torch.save(state, f)
             f.flush()
             os.fsync(f.fileno())
+        if keep_previous and path.exists():
+            # The one before survives as checkpoint.prev.pt: if the newest got ahead of what a
+            # server persisted (killed with points still in flight), resume falls back to it.
+            os.replace(path, path.with_name(PREVIOUS_NAME))
         os.replace(tmp, path)
     except BaseException:
         Path(tmp).unlink(missing_ok=True)
@@ -34,3 +39,21 @@ def load_checkpoint(path: Path) -> dict[str, Any]:
     # weights_only: a checkpoint is data (tensors, numbers, strings), never code.
     state: dict[str, Any] = torch.load(path, map_location="cpu", weights_only=True)
     return state
+
+
+def choose_checkpoint(run_dir: Path, persisted_seq: int | None) -> dict[str, Any] | None:
+    """The newest checkpoint from which resuming leaves no gap in the points.
+
+    A checkpoint continues at its `seq`; every point before that must already be stored, i.e.
+    seq ≤ persisted_seq + 1. `persisted_seq=None` (the CLI: the points file is the record)
+    takes the newest. None when no checkpoint qualifies: the run starts over, and its replayed
+    points (identical, same seed) are dropped as duplicates by the store.
+    """
+    for name in (CHECKPOINT_NAME, PREVIOUS_NAME):
+        path = run_dir / name
+        if not path.exists():
+            continue
+        state = load_checkpoint(path)
+        if persisted_seq is None or int(state["seq"]) <= persisted_seq + 1:
+            return state
+    return None

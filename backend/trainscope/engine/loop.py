@@ -14,7 +14,7 @@ from typing import Any
 
 import torch
 
-from trainscope.engine.checkpoint import CHECKPOINT_NAME, load_checkpoint, save_checkpoint
+from trainscope.engine.checkpoint import CHECKPOINT_NAME, choose_checkpoint, save_checkpoint
 from trainscope.engine.datasets import DatasetSplits, load_dataset
 from trainscope.engine.device import EngineError, describe_device, pick_device
 from trainscope.engine.metrics import (
@@ -68,17 +68,20 @@ def train(
     run_dir: Path | None = None,
     resume: bool = False,
     data: DatasetSplits | None = None,
+    persisted_seq: int | None = None,
 ) -> Status:
     """Train `spec`, emitting a Started, a Point per iteration, Artefacts, then a final Status.
 
     `run_dir` receives `checkpoint.pt` (every epoch and on stop) and `model.pt` (at the end);
     `resume=True` continues from `run_dir/checkpoint.pt` and gives the same points as a run that
     was never interrupted (bit for bit on CPU). `data` lets a pre-warmed worker pass a dataset it
-    already loaded. User errors (bad data, impossible model) end as status `failed` with a
-    one-line message; anything else propagates to the caller.
+    already loaded. `persisted_seq` (the server's last stored seq) makes resume pick a
+    checkpoint that leaves no gap (see checkpoint.choose_checkpoint). User errors (bad data,
+    impossible model) end as status `failed` with a one-line message; anything else
+    propagates to the caller.
     """
     try:
-        return _train(spec, emit, should_stop, data_dir, run_dir, resume, data)
+        return _train(spec, emit, should_stop, data_dir, run_dir, resume, data, persisted_seq)
     except (EngineError, ValueError, FileNotFoundError) as exc:
         status = Status("failed", message=str(exc))
         emit(status)
@@ -93,6 +96,7 @@ def _train(
     run_dir: Path | None,
     resume: bool,
     data: DatasetSplits | None,
+    persisted_seq: int | None,
 ) -> Status:
     opts = spec.options
     device = pick_device(opts.execution_environment)
@@ -138,10 +142,12 @@ def _train(
     last_validated = 0
     ckpt_path = run_dir / CHECKPOINT_NAME if run_dir is not None else None
 
+    state = None
     if resume:
         if ckpt_path is None or not ckpt_path.exists():
             raise EngineError(f"no checkpoint to resume from at {ckpt_path}")
-        state = load_checkpoint(ckpt_path)
+        state = choose_checkpoint(ckpt_path.parent, persisted_seq)
+    if state is not None:
         model.load_state_dict(state["model"])
         optimizer.load_state_dict(state["optimizer"])
         shuffler.set_state(state["shuffler"])
@@ -178,7 +184,7 @@ def _train(
             state["cuda_rng"] = torch.cuda.get_rng_state()
         if best_state is not None:
             state["best_state"] = best_state
-        save_checkpoint(state, ckpt_path)
+        save_checkpoint(state, ckpt_path, keep_previous=True)
         emit(CheckpointSaved(str(ckpt_path), iteration, epoch, recorder.next_seq))
 
     key = metric_name(task)

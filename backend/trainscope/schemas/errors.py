@@ -46,9 +46,16 @@ def format_validation_error(
     exc: ValidationError, model: type[BaseModel] | None = None, tags: Iterable[str] = ()
 ) -> list[str]:
     """One line per problem, e.g. 'options.momentum: must be less than 1 (got 1.5)'."""
+    return format_error_list(list(exc.errors()), model, tags)
+
+
+def format_error_list(
+    errors: list[Any], model: type[BaseModel] | None = None, tags: Iterable[str] = ()
+) -> list[str]:
+    """format_validation_error for error dicts (pydantic's or FastAPI's request errors)."""
     tag_set = set(tags)
     lines: list[str] = []
-    for err in exc.errors():
+    for err in errors:
         path = _field_path(err["loc"], tag_set)
         msg = err["msg"]
         for prefix in _PREFIXES:

@@ -105,8 +105,13 @@ class TrainingOptions(BaseModel):
         "Loss goes NaN or spikes: divide by 10. Loss barely moves: multiply by 10.",
         gt=0,
     )
-    max_epochs: int = _opt(30, "MaxEpochs", "Full passes over the training data (>= 1).", ge=1)
-    mini_batch_size: int = _opt(128, "MiniBatchSize", "Samples per iteration (>= 1).", ge=1)
+    # Upper bounds: far beyond any real run, low enough that a typo is refused, not queued.
+    max_epochs: int = _opt(
+        30, "MaxEpochs", "Full passes over the training data, in [1, 100000].", ge=1, le=100_000
+    )
+    mini_batch_size: int = _opt(
+        128, "MiniBatchSize", "Samples per iteration, in [1, 1000000].", ge=1, le=1_000_000
+    )
     momentum: float = _opt(0.9, "Momentum", "sgdm momentum, in [0, 1).", ge=0, lt=1)
     gradient_decay_factor: float = _opt(
         0.9, "GradientDecayFactor", "adam/adamw beta1, in [0, 1).", ge=0, lt=1

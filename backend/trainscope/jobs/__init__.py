@@ -1,0 +1,29 @@
+"""Starting, stopping and watching workers: the only package that makes processes.
+
+Server side (no torch): `Job`, the `Executor` interface and `LocalExecutor`. Worker side
+(imports torch, lazily): `worker.run_job` and `worker.worker_main`, shared by every executor.
+"""
+
+from __future__ import annotations
+
+from trainscope.jobs.executor import (
+    STOPPED_BEFORE_START,
+    Executor,
+    ExecutorSnapshot,
+    OnEvents,
+    WorkerSnapshot,
+)
+from trainscope.jobs.job import Job
+from trainscope.jobs.local import LocalExecutor
+from trainscope.jobs.messages import RunEvent
+
+__all__ = [
+    "STOPPED_BEFORE_START",
+    "Executor",
+    "ExecutorSnapshot",
+    "Job",
+    "LocalExecutor",
+    "OnEvents",
+    "RunEvent",
+    "WorkerSnapshot",
+]

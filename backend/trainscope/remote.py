@@ -1,0 +1,106 @@
+"""`trainscope submit`: send a spec to a server over REST, optionally follow it live.
+
+Client side only: httpx and websockets, no torch.
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+from pathlib import Path
+from typing import Any, TextIO
+
+FINAL = ("completed", "stopped", "diverged", "failed", "interrupted")
+
+
+class SubmitError(Exception):
+    """The server could not be reached or refused the spec: one message for the user."""
+
+
+def _headers(token: str | None) -> dict[str, str]:
+    return {"Authorization": f"Bearer {token}"} if token else {}
+
+
+def submit(spec_path: Path, url: str, token: str | None) -> dict[str, Any]:
+    import httpx
+
+    try:
+        body = spec_path.read_bytes()
+    except FileNotFoundError:
+        raise SubmitError(f"{spec_path}: no such file") from None
+    try:
+        response = httpx.post(
+            f"{url.rstrip('/')}/api/runs",
+            content=body,
+            headers={"Content-Type": "application/json", **_headers(token)},
+            timeout=30,
+        )
+    except httpx.HTTPError as exc:
+        raise SubmitError(f"cannot reach {url}: {exc}") from None
+    if response.status_code != 201:
+        try:
+            message = response.json().get("message") or response.text
+        except ValueError:
+            message = response.text
+        raise SubmitError(f"{spec_path}: the server refused it ({response.status_code}): {message}")
+    run: dict[str, Any] = response.json()
+    return run
+
+
+def _line(run: dict[str, Any], values: dict[str, Any], iteration: int, epoch: int) -> str:
+    p = run.get("progress") or {}
+    parts = [f"run {run['id']}", f"epoch {epoch}/{p.get('max_epochs') or '?'}"]
+    parts.append(f"iter {iteration}/{p.get('max_iterations') or '?'}")
+    for key, label in (
+        ("train_loss", "loss"),
+        ("train_accuracy", "acc"),
+        ("val_accuracy", "val acc"),
+        ("train_rmse", "rmse"),
+        ("val_rmse", "val rmse"),
+    ):
+        v = values.get(key)
+        if isinstance(v, (int, float)):
+            parts.append(
+                f"{label} {100 * v:.1f}%" if key.endswith("accuracy") else f"{label} {v:.4g}"
+            )
+        elif isinstance(v, str):
+            parts.append(f"{label} {v}")
+    return "  ".join(parts)
+
+
+def follow(
+    url: str, run: dict[str, Any], token: str | None, stream: TextIO = sys.stderr
+) -> dict[str, Any]:
+    """Print progress from the run's websocket until it ends; return the final run."""
+    from websockets.exceptions import WebSocketException
+    from websockets.sync.client import connect
+
+    ws_url = url.rstrip("/").replace("http://", "ws://", 1).replace("https://", "wss://", 1)
+    ws_url = f"{ws_url}/ws/runs/{run['id']}"
+    tty = stream.isatty()
+    values: dict[str, Any] = {}
+    iteration = epoch = 0
+    try:
+        with connect(ws_url, additional_headers=_headers(token), open_timeout=10) as ws:
+            for raw in ws:
+                msg = json.loads(raw)
+                kind = msg.get("type")
+                if kind in ("hello", "status"):
+                    run = msg.get("run", run)
+                    if run["status"] in FINAL:
+                        break
+                elif kind == "points":
+                    for point in msg["points"]:
+                        values.update(point["values"])
+                        iteration, epoch = point["iteration"], point["epoch"]
+                    if tty:
+                        stream.write("\r" + _line(run, values, iteration, epoch) + "\033[K")
+                        stream.flush()
+                elif kind == "deleted":
+                    raise SubmitError(f"run {run['id']} was deleted")
+    except (OSError, WebSocketException) as exc:
+        raise SubmitError(f"lost the stream of run {run['id']}: {exc}") from None
+    if tty:
+        stream.write("\n")
+    stream.write(_line(run, values, iteration, epoch) + "\n")
+    return run

@@ -1,0 +1,130 @@
+"""Applying a batch of worker events to the database: the body of `Store.ingest`.
+
+Runs inside the writer's transaction and lock. `cursors` (the per-run state the writer caches:
+last stored seq, unsealed chunks, latest values, best validation) are copies that the caller
+keeps only once the transaction has committed.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import logging
+from collections.abc import Sequence
+from typing import Any
+
+from sqlalchemy import Connection, bindparam, update
+
+from trainscope.schemas.events import (
+    Artefact,
+    CheckpointSaved,
+    Event,
+    Point,
+    Started,
+    Status,
+)
+from trainscope.store import results
+from trainscope.store.arrays import PointArrays
+from trainscope.store.jsonsafe import db_dumps
+from trainscope.store.points import RunCursor, append_points, progress_update
+from trainscope.store.records import FINAL_STATUSES
+from trainscope.store.schema import runs
+
+log = logging.getLogger(__name__)
+
+# Built once and given their values at execution (SET takes the keys of the parameters): on a
+# small batch, building and compiling a statement costs more than running it.
+_UPDATE_RUN = update(runs).where(runs.c.id == bindparam("target_id"))
+# A resumed run keeps the time it first started.
+_MARK_STARTED = (
+    update(runs)
+    .where(runs.c.id == bindparam("target_id"), runs.c.started_at.is_(None))
+    .values(started_at=bindparam("now"))
+)
+
+
+def apply_events(
+    conn: Connection,
+    events: Sequence[tuple[int, Event]],
+    cursors: dict[int, RunCursor],
+    now: float,
+) -> list[tuple[int, Event]]:
+    """Persist `events`; return those persisted, in order. Points at or before their run's
+    last stored seq and events of runs without a cursor (deleted, unknown) are left out."""
+    persisted: list[tuple[int, Event]] = []
+    points: dict[int, list[Point]] = {}
+    changes: dict[int, dict[str, Any]] = {}
+    # This loop runs once per point, so the previous point's run is kept at hand.
+    point_run, point_cursor, point_list = -1, None, []
+    for item in events:
+        run_id, event = item
+        if isinstance(event, Point):
+            if run_id != point_run:
+                point_run, point_cursor = run_id, cursors.get(run_id)
+                point_list = points.setdefault(run_id, [])
+            # An unknown run (deleted while its worker was still sending), or a point already
+            # stored (a resumed run replays from its checkpoint).
+            if point_cursor is None or event.seq <= point_cursor.last_seq:
+                continue
+            point_cursor.last_seq = event.seq
+            point_list.append(event)
+            persisted.append(item)
+            continue
+        if run_id not in cursors:
+            continue
+        if isinstance(event, Artefact):
+            results.put_artefact(conn, run_id, event.name, event.data, now)
+        elif isinstance(event, Started):
+            conn.execute(_MARK_STARTED, {"target_id": run_id, "now": now})
+            changes.setdefault(run_id, {}).update(_started(event))
+        elif isinstance(event, Status):
+            changes.setdefault(run_id, {}).update(_status(event, now))
+        elif isinstance(event, CheckpointSaved):
+            changes.setdefault(run_id, {})["checkpoint"] = event.path
+        else:
+            log.warning("dropping unknown event %r for run %d", event, run_id)
+            continue
+        persisted.append(item)
+
+    for run_id, run_points in points.items():
+        if run_points:
+            progress = _append(conn, run_id, run_points, cursors[run_id])
+            # Progress first: a Status in the same batch keeps its say on the status.
+            changes[run_id] = progress | changes.get(run_id, {})
+    for run_id, change in changes.items():
+        conn.execute(_UPDATE_RUN, {"target_id": run_id, **change})
+    return persisted
+
+
+def _append(
+    conn: Connection, run_id: int, points: list[Point], cursor: RunCursor
+) -> dict[str, Any]:
+    """Write one run's new points as a chunk; return the `runs` columns they change."""
+    arrays = PointArrays.from_points(points)
+    append_points(conn, run_id, arrays, cursor)
+    change = progress_update(arrays, cursor)
+    change["latest"] = db_dumps(cursor.latest)
+    if cursor.best is not None:
+        change["best"] = db_dumps(cursor.best)
+    return change
+
+
+def _started(event: Started) -> dict[str, Any]:
+    return {
+        "status": "running",
+        "ended_at": None,
+        "finish_reason": None,
+        "message": None,
+        "info": db_dumps(dataclasses.asdict(event)),
+        "device": event.device,
+        "max_iterations": event.max_iterations,
+        "iterations_per_epoch": event.iterations_per_epoch,
+    }
+
+
+def _status(event: Status, now: float) -> dict[str, Any]:
+    return {
+        "status": event.status,
+        "finish_reason": event.finish_reason,
+        "message": event.message,
+        "ended_at": now if event.status in FINAL_STATUSES else None,
+    }

@@ -1,0 +1,80 @@
+"""A run's results besides its points: artefacts (what the engine computed at the end, e.g. a
+confusion matrix) and the doctor's findings. Functions of a Connection; the caller owns the
+transaction."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from sqlalchemy import Connection, delete, insert, select
+
+from trainscope.store.jsonsafe import db_dumps, db_loads, json_safe
+from trainscope.store.schema import artefacts, findings
+
+FINDING_KEYS = {"code", "severity", "message", "iteration", "evidence", "patch", "created_at"}
+
+
+def put_artefact(conn: Connection, run_id: int, name: str, data: Any, now: float) -> None:
+    """Insert or replace (portable: no dialect-specific upsert needed under the write lock)."""
+    conn.execute(delete(artefacts).where(artefacts.c.run_id == run_id, artefacts.c.name == name))
+    conn.execute(
+        insert(artefacts).values(run_id=run_id, name=name, data=db_dumps(data), created_at=now)
+    )
+
+
+def get_artefacts(conn: Connection, run_id: int) -> dict[str, Any]:
+    rows = conn.execute(
+        select(artefacts.c.name, artefacts.c.data)
+        .where(artefacts.c.run_id == run_id)
+        .order_by(artefacts.c.created_at, artefacts.c.name)
+    )
+    return {name: json_safe(db_loads(data)) for name, data in rows}
+
+
+def put_findings(conn: Connection, run_id: int, items: list[dict[str, Any]], now: float) -> None:
+    rows = []
+    for item in items:
+        problems = []
+        if unknown := sorted(set(item) - FINDING_KEYS):
+            problems.append(f"unknown keys {', '.join(unknown)}")
+        if missing := sorted({"code", "severity", "message"} - set(item)):
+            problems.append(f"missing {', '.join(missing)}")
+        if problems:
+            raise ValueError(f"finding {item.get('code')!r}: {'; '.join(problems)}")
+        patch = item.get("patch")
+        rows.append(
+            {
+                "run_id": run_id,
+                "code": item["code"],
+                "severity": item["severity"],
+                "iteration": item.get("iteration"),
+                "message": item["message"],
+                "evidence": db_dumps(item.get("evidence") or {}),
+                "patch": None if patch is None else db_dumps(patch),
+                "created_at": item.get("created_at", now),
+            }
+        )
+    conn.execute(delete(findings).where(findings.c.run_id == run_id))
+    if rows:
+        conn.execute(insert(findings), rows)
+
+
+def get_findings(conn: Connection, run_id: int) -> list[dict[str, Any]]:
+    rows = conn.execute(
+        select(findings).where(findings.c.run_id == run_id).order_by(findings.c.id)
+    ).all()
+    return [
+        json_safe(
+            {
+                "id": row.id,
+                "code": row.code,
+                "severity": row.severity,
+                "iteration": row.iteration,
+                "message": row.message,
+                "evidence": db_loads(row.evidence),
+                "patch": db_loads(row.patch),
+                "created_at": row.created_at,
+            }
+        )
+        for row in rows
+    ]

@@ -1,0 +1,228 @@
+"""`Store`: runs, their points, artefacts and findings in one database.
+
+One writer path, many readers. The pipeline thread calls `ingest` (and REST handlers the other
+writes); FastAPI's threadpool reads at the same time from pooled connections. Writes are
+serialised by a lock (SQLite has one writer anyway, and the in-memory run cursors must change
+with the database); reads take no lock and, on SQLite in WAL mode, never wait for the writer.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections.abc import Sequence
+from typing import Any
+
+from sqlalchemy import Engine, select, update
+
+from trainscope.schemas.events import Event
+from trainscope.store import results
+from trainscope.store.database import make_engine, reader_engine, writer_engine
+from trainscope.store.downsample import select_rows
+from trainscope.store.ingest import apply_events
+from trainscope.store.points import RunCursor, chunk_stats, load_cursors, read_arrays
+from trainscope.store.records import PointColumns, RunRecord
+from trainscope.store.runs import delete_run_rows, insert_run, select_runs, update_run_row
+from trainscope.store.schema import create_or_migrate, runs, schema_version
+
+INTERRUPTED_MESSAGE = "the server stopped while this run was {status}"
+
+
+class Store:
+    def __init__(self, engine: Engine) -> None:
+        """Use `Store.open(url)`; this takes an engine whose schema is already current."""
+        self.engine = engine
+        self._reader = reader_engine(engine)
+        self._writer = writer_engine(engine)
+        self._write_lock = threading.Lock()
+        self._cursors: dict[int, RunCursor] = {}
+
+    @classmethod
+    def open(cls, url: str) -> Store:
+        """Connect to `url`, creating the tables or migrating them to the current version."""
+        engine = make_engine(url)
+        try:
+            with writer_engine(engine).begin() as conn:
+                create_or_migrate(conn)
+        except BaseException:
+            engine.dispose()
+            raise
+        return cls(engine)
+
+    def close(self) -> None:
+        self.engine.dispose()
+
+    def schema_version(self) -> int:
+        with self._reader.connect() as conn:
+            return schema_version(conn)
+
+    # ---- runs -------------------------------------------------------------------------------
+
+    def create_run(
+        self,
+        spec: dict[str, Any],
+        *,
+        name: str | None,
+        parent_id: int | None,
+        group: str | None,
+        tags: list[str],
+        status: str = "queued",
+    ) -> RunRecord:
+        with self._write_lock, self._writer.begin() as conn:
+            run_id = insert_run(
+                conn,
+                spec=spec,
+                name=name,
+                parent_id=parent_id,
+                group=group,
+                tags=tags,
+                status=status,
+                now=time.time(),
+            )
+            (record,) = select_runs(conn, run_id=run_id)
+        return record
+
+    def get_run(self, run_id: int) -> RunRecord | None:
+        with self._reader.connect() as conn:
+            found = select_runs(conn, run_id=run_id)
+        return found[0] if found else None
+
+    def list_runs(
+        self,
+        *,
+        status: Sequence[str] | None = None,
+        group: str | None = None,
+        tag: str | None = None,
+        limit: int = 500,
+    ) -> list[RunRecord]:
+        """Newest first; `status` is any of these statuses."""
+        if isinstance(status, str):
+            status = [status]
+        with self._reader.connect() as conn:
+            return select_runs(conn, status=status, group=group, tag=tag, limit=limit)
+
+    def update_run(self, run_id: int, **fields: Any) -> RunRecord | None:
+        """Set `RunRecord` fields by name (`group`, `tags`, `spec`… but not `id`/`last_seq`).
+        Returns the updated run, or None when there is none."""
+        with self._write_lock, self._writer.begin() as conn:
+            if not update_run_row(conn, run_id, fields):
+                return None
+            # latest/best may have changed under the cached cursor: reload it on next use.
+            self._cursors.pop(run_id, None)
+            (record,) = select_runs(conn, run_id=run_id)
+        return record
+
+    def delete_run(self, run_id: int) -> bool:
+        """Delete the run with its points, artefacts, findings and tags. Its children keep
+        existing with `parent_id` None. False when there was no such run."""
+        with self._write_lock:
+            with self._writer.begin() as conn:
+                deleted = delete_run_rows(conn, run_id)
+            self._cursors.pop(run_id, None)
+        return deleted
+
+    def interrupt_unfinished(self) -> list[int]:
+        """Mark runs a previous server left `running` or `queued` as `interrupted` (resumable
+        from their last checkpoint). Returns their ids, oldest first."""
+        ids: list[int] = []
+        now = time.time()
+        with self._write_lock, self._writer.begin() as conn:
+            for status in ("running", "queued"):
+                found = conn.execute(select(runs.c.id).where(runs.c.status == status))
+                status_ids = list(found.scalars())
+                if not status_ids:
+                    continue
+                conn.execute(
+                    update(runs)
+                    .where(runs.c.id.in_(status_ids))
+                    .values(
+                        status="interrupted",
+                        finish_reason=None,
+                        message=INTERRUPTED_MESSAGE.format(status=status),
+                        ended_at=now,
+                    )
+                )
+                ids.extend(status_ids)
+        return sorted(ids)
+
+    # ---- the write path ----------------------------------------------------------------------
+
+    def ingest(self, events: Sequence[tuple[int, Event]]) -> list[tuple[int, Event]]:
+        """Persist a batch of (run id, event) from workers in one transaction. Returns what was
+        persisted, in order: points at or before a run's last stored seq (a resumed run replays
+        from its checkpoint) and events of runs that no longer exist are left out. The points
+        of one run in a batch become one chunk."""
+        if not events:
+            return []
+        now = time.time()
+        with self._write_lock:
+            with self._writer.begin() as conn:
+                # Work on copies: the cache must not move unless the transaction commits.
+                batch_ids = {rid for rid, _ in events}
+                cursors = {r: self._cursors[r].copy() for r in batch_ids if r in self._cursors}
+                cursors.update(load_cursors(conn, sorted(batch_ids - cursors.keys())))
+                persisted = apply_events(conn, events, cursors, now)
+            # Committed: only now may the cache move on (a rollback leaves it as it was).
+            self._cursors.update(cursors)
+        return persisted
+
+    # ---- points ------------------------------------------------------------------------------
+
+    def read_points(
+        self,
+        run_id: int,
+        *,
+        after_seq: int = 0,
+        limit: int | None = None,
+        max_points: int | None = None,
+    ) -> PointColumns:
+        """Points with seq > `after_seq`, in seq order; at most `limit` of them (`has_more`
+        says whether some were left out). With `max_points`, downsampled: each metric's
+        minimum and maximum per bucket, every non-finite value, the first and the last point
+        — at most `max_points` rows plus those with non-finite values."""
+        if limit is not None and limit < 0:
+            raise ValueError("limit must be >= 0")
+        if max_points is not None and max_points < 2:
+            raise ValueError("max_points must be >= 2 (the first and the last point)")
+        with self._reader.begin() as conn:
+            arrays, total, has_more = read_arrays(conn, run_id, after_seq, limit)
+        downsampled = False
+        if max_points is not None and len(arrays) > max_points:
+            arrays = arrays.take(select_rows(arrays, max_points))
+            downsampled = True
+        return PointColumns.from_arrays(
+            arrays, downsampled=downsampled, total=total, has_more=has_more, after_seq=after_seq
+        )
+
+    def last_seq(self, run_id: int) -> int:
+        """The seq of the run's last stored point; 0 when it has none (or does not exist)."""
+        with self._reader.connect() as conn:
+            value = conn.execute(select(runs.c.last_seq).where(runs.c.id == run_id)).scalar()
+        return int(value or 0)
+
+    def chunk_stats(self, run_id: int) -> list[tuple[int, int, int, bool]]:
+        """(first_seq, last_seq, count, sealed) per stored chunk of the run."""
+        with self._reader.connect() as conn:
+            return chunk_stats(conn, run_id)
+
+    # ---- artefacts and findings ----------------------------------------------------------------
+
+    def put_artefact(self, run_id: int, name: str, data: dict[str, Any]) -> None:
+        with self._write_lock, self._writer.begin() as conn:
+            results.put_artefact(conn, run_id, name, data, time.time())
+
+    def get_artefacts(self, run_id: int) -> dict[str, Any]:
+        """name → data, JSON-safe (non-finite floats as "NaN"/"Infinity"/"-Infinity")."""
+        with self._reader.connect() as conn:
+            return results.get_artefacts(conn, run_id)
+
+    def put_findings(self, run_id: int, findings: list[dict[str, Any]]) -> None:
+        """Replace the run's findings. Each: code, severity, message, and optionally iteration,
+        evidence (dict), patch (dict of option changes), created_at."""
+        with self._write_lock, self._writer.begin() as conn:
+            results.put_findings(conn, run_id, findings, time.time())
+
+    def get_findings(self, run_id: int) -> list[dict[str, Any]]:
+        """In the order they were put, each with its id; JSON-safe like `get_artefacts`."""
+        with self._reader.connect() as conn:
+            return results.get_findings(conn, run_id)

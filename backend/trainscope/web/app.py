@@ -1,0 +1,102 @@
+"""`create_app(settings)`: the FastAPI app with its store, hub, pipeline and executor.
+
+Nothing here imports torch: workers do, in their own processes.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
+from fastapi import FastAPI
+from fastapi.responses import HTMLResponse
+
+from trainscope import __version__
+from trainscope.config import Settings
+from trainscope.jobs.executor import Executor
+from trainscope.live.hub import Hub
+from trainscope.pipeline import Pipeline
+from trainscope.store import Store
+from trainscope.web import routes_meta, routes_runs, ws
+from trainscope.web.errors import BodyLimit, install_error_handlers
+from trainscope.web.service import RunService
+from trainscope.web.state import AppState
+
+log = logging.getLogger("trainscope.web")
+
+DESCRIPTION = """Live training curves for PyTorch.
+
+Create runs (`POST /api/runs` with a RunSpec: dataset, model, MATLAB-style training options),
+watch them over `WS /ws/runs/{id}?after_seq=N`, stop, restart with changes, resume.
+Non-finite metric values travel as the strings "NaN", "Infinity", "-Infinity".
+"""
+
+
+def make_executor(settings: Settings) -> Executor:
+    if settings.executor == "ray":
+        raise NotImplementedError("the Ray executor arrives with the deployment milestone")
+    from trainscope.jobs.local import LocalExecutor
+
+    return LocalExecutor(
+        slots=settings.max_runs, data_dir=settings.data_dir, grace_s=settings.stop_grace_s
+    )
+
+
+def create_app(settings: Settings, executor: Executor | None = None) -> FastAPI:
+    """The whole server. `executor` may be passed in (tests, Ray); by default a local pool."""
+    settings.data_dir.mkdir(parents=True, exist_ok=True)
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        store = Store.open(settings.resolved_database_url())
+        interrupted = store.interrupt_unfinished()
+        if interrupted:
+            log.warning(
+                "runs %s were running when the server stopped: now interrupted", interrupted
+            )
+        hub = Hub()
+        hub.bind(asyncio.get_running_loop())
+        pipeline = Pipeline(store, hub)
+        ex = executor if executor is not None else make_executor(settings)
+        ex.start(pipeline.handle)
+        app.state.trainscope = AppState(
+            settings=settings,
+            store=store,
+            hub=hub,
+            pipeline=pipeline,
+            executor=ex,
+            runs=RunService(settings, store, ex, pipeline),
+        )
+        try:
+            yield
+        finally:
+            # Running runs checkpoint and stop; the pipeline records them as interrupted so
+            # that resume continues them after the next start.
+            pipeline.shutting_down = True
+            await asyncio.to_thread(ex.shutdown, settings.stop_grace_s)
+            store.interrupt_unfinished()
+            store.close()
+
+    app = FastAPI(
+        title="trainscope",
+        version=__version__,
+        description=DESCRIPTION,
+        lifespan=lifespan,
+    )
+    app.add_middleware(BodyLimit, max_bytes=settings.max_body_bytes)
+    install_error_handlers(app)
+    app.include_router(routes_meta.router)
+    app.include_router(routes_runs.router)
+    app.include_router(ws.router)
+
+    @app.get("/", include_in_schema=False)
+    def index() -> HTMLResponse:
+        return HTMLResponse(
+            "<!doctype html><title>trainscope</title><h1>trainscope</h1>"
+            "<p>The dashboard arrives with the next milestone. Meanwhile: the API is at "
+            '<a href="/docs">/docs</a>, runs at <a href="/api/runs">/api/runs</a>.</p>'
+        )
+
+    return app

@@ -1,0 +1,38 @@
+"""What the routes depend on, built once per app by `create_app` and passed in (no globals)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Annotated
+
+from fastapi import Depends, Request
+
+from trainscope.config import Settings
+from trainscope.jobs.executor import Executor
+from trainscope.live.hub import Hub
+from trainscope.pipeline import Pipeline
+from trainscope.store import Store
+from trainscope.web.service import RunService
+
+
+@dataclass
+class AppState:
+    settings: Settings
+    store: Store
+    hub: Hub
+    pipeline: Pipeline
+    executor: Executor
+    runs: RunService
+
+
+def get_state(request: Request) -> AppState:
+    state: AppState = request.app.state.trainscope
+    return state
+
+
+def get_runs(request: Request) -> RunService:
+    return get_state(request).runs
+
+
+StateDep = Annotated[AppState, Depends(get_state)]
+RunsDep = Annotated[RunService, Depends(get_runs)]
