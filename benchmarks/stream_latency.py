@@ -90,14 +90,18 @@ def _status(msg: dict[str, Any]) -> str:
     return status
 
 
-async def client(ws_url: str, latencies: list[tuple[int, float]], ready: asyncio.Event) -> None:
+async def client(
+    ws_url: str, latencies: list[tuple[int, float, float]], ready: asyncio.Event
+) -> None:
     async with connect(ws_url, max_size=None) as ws:
         ready.set()
         async for raw in ws:
             now = time.time()
             msg = json.loads(raw)
             if msg["type"] == "points":
-                latencies.extend((p["seq"], now - p["wall_time"]) for p in msg["points"])
+                latencies.extend(
+                    (p["seq"], p["wall_time"], now - p["wall_time"]) for p in msg["points"]
+                )
             elif msg["type"] in ("status", "hello") and _status(msg) in FINAL:
                 return
 
@@ -105,7 +109,7 @@ async def client(ws_url: str, latencies: list[tuple[int, float]], ready: asyncio
 async def measure_stream(base: str, ws_base: str, n_clients: int, epochs: int) -> dict[str, Any]:
     async with httpx.AsyncClient(base_url=base, timeout=30) as api:
         runs = [(await api.post("/api/runs", json=spec(epochs))).json() for _ in range(2)]
-        per_client: list[list[tuple[int, float]]] = [[] for _ in range(n_clients)]
+        per_client: list[list[tuple[int, float, float]]] = [[] for _ in range(n_clients)]
         readies = [asyncio.Event() for _ in range(n_clients)]
         tasks = [
             asyncio.create_task(
@@ -114,27 +118,36 @@ async def measure_stream(base: str, ws_base: str, n_clients: int, epochs: int) -
             for i in range(n_clients)
         ]
         await asyncio.gather(*(r.wait() for r in readies))
+        connected = time.time()
         # Whatever was stored by now was history for some client: not a live latency.
         history = {
             r["id"]: (await api.get(f"/api/runs/{r['id']}")).json()["last_seq"] for r in runs
         }
         await asyncio.gather(*tasks)
-    samples = [
-        lat
+    live = [
+        (wall, lat)
         for i, lats in enumerate(per_client)
-        for seq, lat in lats
+        for seq, wall, lat in lats
         if seq > history[runs[i % 2]["id"]]
     ]
-    samples.sort()
-    q = statistics.quantiles(samples, n=100)
+    samples = sorted(lat for _, lat in live)
+    # Steady state: points computed after the 30 clients' connection burst had settled.
+    steady = sorted(lat for wall, lat in live if wall > connected + 1.0)
+
+    def pct(xs: list[float], p: int) -> float:
+        return round(statistics.quantiles(xs, n=100)[p - 1] * 1e3, 2)
+
     return {
         "clients": n_clients,
         "runs": 2,
         "points_measured": len(samples),
-        "p50_ms": round(q[49] * 1e3, 2),
-        "p90_ms": round(q[89] * 1e3, 2),
-        "p99_ms": round(q[98] * 1e3, 2),
+        "p50_ms": pct(samples, 50),
+        "p90_ms": pct(samples, 90),
+        "p99_ms": pct(samples, 99),
         "max_ms": round(samples[-1] * 1e3, 2),
+        "steady_points": len(steady),
+        "steady_p50_ms": pct(steady, 50),
+        "steady_p99_ms": pct(steady, 99),
         "run_ids": [r["id"] for r in runs],
     }
 
@@ -162,7 +175,7 @@ async def measure_restart(base: str, ws_base: str, parent_id: int, n: int) -> li
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--clients", type=int, default=30)
-    parser.add_argument("--epochs", type=int, default=4)
+    parser.add_argument("--epochs", type=int, default=30)
     parser.add_argument("--restarts", type=int, default=5)
     args = parser.parse_args()
 
@@ -195,20 +208,22 @@ def main() -> None:
     RESULTS.mkdir(exist_ok=True)
     (RESULTS / "stream_latency.json").write_text(json.dumps(result, indent=2) + "\n")
     print(f"stream latency — real server, 2 runs, {args.clients} websocket clients")
-    print(f"{'measure':<44}{'value':>10}{'goal':>10}")
+    print(f"{'measure':<48}{'value':>10}{'goal':>10}")
     for name, value, goal in [
         ("points measured", f"{stream['points_measured']}", ""),
         ("latency p50, ms", f"{stream['p50_ms']}", "≤ 30"),
         ("latency p90, ms", f"{stream['p90_ms']}", ""),
         ("latency p99, ms", f"{stream['p99_ms']}", "≤ 100"),
         ("latency max, ms", f"{stream['max_ms']}", ""),
+        ("steady state (after connects settle) p50, ms", f"{stream['steady_p50_ms']}", "≤ 30"),
+        ("steady state p99, ms", f"{stream['steady_p99_ms']}", "≤ 100"),
         (
             "restart → first point, median ms",
             f"{result['restart_to_first_point_median_ms']}",
             "≤ 300",
         ),
     ]:
-        print(f"{name:<44}{value:>10}{goal:>10}")
+        print(f"{name:<48}{value:>10}{goal:>10}")
 
 
 if __name__ == "__main__":

@@ -8,8 +8,10 @@ under load batches grow (one transaction, one chunk per run), when idle they are
 
 from __future__ import annotations
 
+import json
 import logging
 from collections.abc import Callable
+from dataclasses import dataclass
 from typing import Any
 
 from trainscope.live.hub import Hub, Message
@@ -19,14 +21,23 @@ from trainscope.store import Store, json_safe
 log = logging.getLogger("trainscope.pipeline")
 
 
-def point_message(p: Point) -> dict[str, Any]:
-    return {
+@dataclass(frozen=True, slots=True)
+class EncodedPoint:
+    """A point as its websocket JSON, encoded once however many clients watch the run."""
+
+    seq: int
+    json: str
+
+
+def encode_point(p: Point) -> EncodedPoint:
+    body = {
         "seq": p.seq,
         "iteration": p.iteration,
         "epoch": p.epoch,
         "wall_time": p.wall_time,
         "values": {k: json_safe(v) for k, v in p.values.items()},
     }
+    return EncodedPoint(p.seq, json.dumps(body, allow_nan=False, separators=(",", ":")))
 
 
 class Pipeline:
@@ -65,15 +76,15 @@ class Pipeline:
     def publish(self, events: list[tuple[int, Event]]) -> None:
         run_messages: dict[int, list[Message]] = {}
         list_messages: list[Message] = []
-        progressed: set[int] = set()
+        progressed: dict[int, Point] = {}
         for run_id, event in events:
             out = run_messages.setdefault(run_id, [])
             if isinstance(event, Point):
                 if out and out[-1]["type"] == "points":
-                    out[-1]["points"].append(point_message(event))
+                    out[-1]["points"].append(encode_point(event))
                 else:
-                    out.append({"type": "points", "points": [point_message(event)]})
-                progressed.add(run_id)
+                    out.append({"type": "points", "points": [encode_point(event)]})
+                progressed[run_id] = event
             elif isinstance(event, (Started, Status)):
                 run = self.store.get_run(run_id)
                 if run is None:
@@ -90,19 +101,18 @@ class Pipeline:
                 list_messages.append({"type": "run", "run": run_json})
             elif isinstance(event, Artefact):
                 out.append({"type": "artefact", "name": event.name})
-        for run_id in progressed:
-            run = self.store.get_run(run_id)
-            if run is not None:
-                list_messages.append(
-                    {
-                        "type": "progress",
-                        "_key": ("progress", run_id),
-                        "id": run_id,
-                        "progress": run.to_json()["progress"],
-                        "last_seq": run.last_seq,
-                        "latest": json_safe(run.latest),
-                    }
-                )
+        for run_id, last in progressed.items():
+            # From the batch itself, not the database: this runs for every batch.
+            list_messages.append(
+                {
+                    "type": "progress",
+                    "_key": ("progress", run_id),
+                    "id": run_id,
+                    "progress": {"iteration": last.iteration, "epoch": last.epoch},
+                    "last_seq": last.seq,
+                    "latest": json_safe(last.values),
+                }
+            )
         self.hub.publish({k: v for k, v in run_messages.items() if v}, list_messages)
 
     def announce(self, run_json: dict[str, Any]) -> None:

@@ -15,6 +15,7 @@ from fastapi import APIRouter, WebSocket, WebSocketDisconnect
 from starlette.concurrency import run_in_threadpool
 
 from trainscope.live.hub import Message, Subscriber
+from trainscope.pipeline import EncodedPoint
 from trainscope.web.state import AppState
 
 router = APIRouter()
@@ -34,13 +35,19 @@ async def _pump(ws: WebSocket, sub: Subscriber, last_seq: int | None) -> None:
     (already sent from the backlog) are skipped."""
     while True:
         for message in await sub.get():
-            if last_seq is not None and message["type"] == "points":
-                fresh = [p for p in message["points"] if p["seq"] > last_seq]
-                if not fresh:
+            if message["type"] != "points":
+                await ws.send_text(_dumps(message))
+                continue
+            points: list[EncodedPoint] = message["points"]
+            if last_seq is not None:
+                points = [p for p in points if p.seq > last_seq]
+                if not points:
                     continue
-                last_seq = fresh[-1]["seq"]
-                message = {"type": "points", "points": fresh}
-            await ws.send_text(_dumps(message))
+                last_seq = points[-1].seq
+            # Each point was encoded once by the pipeline; a frame is just their concatenation.
+            await ws.send_text(
+                '{"type":"points","points":[' + ",".join(p.json for p in points) + "]}"
+            )
 
 
 async def _until_closed(ws: WebSocket) -> None:
