@@ -12,8 +12,18 @@ import trainscope
 PACKAGE = Path(trainscope.__file__).parent
 # Packages that run in the server process (or must stay importable without torch). numpy is
 # allowed there (the store's columnar chunks); torch and scikit-learn belong to workers.
-SERVER_SIDE = ["schemas", "config", "cli", "remote", "web", "store", "live", "pipeline", "jobs",
-               "doctor"]
+SERVER_SIDE = [
+    "schemas",
+    "config",
+    "cli",
+    "remote",
+    "web",
+    "store",
+    "live",
+    "pipeline",
+    "jobs",
+    "doctor",
+]
 # Modules inside those packages that run only in worker processes (they may load the engine's
 # dependencies). The server imports everything else in the packages above, and must get no
 # torch through them.
