@@ -242,3 +242,30 @@ def test_sigterm_interrupts_running_runs_resumably(tmp_path: Path) -> None:
             api.post(f"/api/runs/{run['id']}/stop")
     finally:
         srv2.stop()
+
+
+def test_run_list_websocket_announces_creation_progress_and_end(server: Server) -> None:
+    with server.api() as api, server.ws("/ws/runs") as ws:
+        hello = json.loads(ws.recv(timeout=10))
+        assert hello["type"] == "hello" and isinstance(hello["runs"], list)
+        run = api.post("/api/runs", json=spec(max_epochs=2)).json()
+        statuses: list[str] = []
+        progress: list[dict[str, Any]] = []
+        deadline = time.monotonic() + 60
+        while time.monotonic() < deadline and "completed" not in statuses:
+            msg = json.loads(ws.recv(timeout=60))
+            if msg["type"] == "run" and msg["run"]["id"] == run["id"]:
+                statuses.append(msg["run"]["status"])
+            elif msg["type"] == "progress" and msg["id"] == run["id"]:
+                progress.append(msg)
+        assert statuses[0] == "queued" and "running" in statuses and statuses[-1] == "completed"
+        assert progress, "progress messages while it trained"
+        iterations = [m["progress"]["iteration"] for m in progress]
+        assert iterations == sorted(iterations)
+        assert "train_loss" in progress[-1]["latest"] or "test_loss" in progress[-1]["latest"]
+        api.delete(f"/api/runs/{run['id']}")
+        while True:
+            msg = json.loads(ws.recv(timeout=30))
+            if msg["type"] == "deleted":
+                assert msg["id"] == run["id"]
+                break
