@@ -54,7 +54,9 @@ class Server:
             stdout=subprocess.DEVNULL,
             stderr=open(self.data_dir / "server.log", "ab"),  # noqa: SIM115
         )
-        deadline = time.monotonic() + 30
+        # Generous: warming a worker (importing torch) takes ~5 s alone, far longer on a CI
+        # machine whose two cores other servers and browsers are using.
+        deadline = time.monotonic() + 120
         while time.monotonic() < deadline:
             assert self.proc.poll() is None, (self.data_dir / "server.log").read_text()
             try:
