@@ -11,7 +11,6 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
 from fastapi import FastAPI
-from fastapi.responses import HTMLResponse
 
 from trainscope import __version__
 from trainscope.config import Settings
@@ -21,6 +20,7 @@ from trainscope.pipeline import Pipeline
 from trainscope.store import Store
 from trainscope.web import routes_meta, routes_runs, ws
 from trainscope.web.errors import BodyLimit, install_error_handlers
+from trainscope.web.frontend import mount_frontend
 from trainscope.web.service import RunService
 from trainscope.web.state import AppState
 
@@ -91,12 +91,5 @@ def create_app(settings: Settings, executor: Executor | None = None) -> FastAPI:
     app.include_router(routes_runs.router)
     app.include_router(ws.router)
 
-    @app.get("/", include_in_schema=False)
-    def index() -> HTMLResponse:
-        return HTMLResponse(
-            "<!doctype html><title>trainscope</title><h1>trainscope</h1>"
-            "<p>The dashboard arrives with the next milestone. Meanwhile: the API is at "
-            '<a href="/docs">/docs</a>, runs at <a href="/api/runs">/api/runs</a>.</p>'
-        )
-
+    mount_frontend(app)
     return app

@@ -1,0 +1,85 @@
+// fetch wrappers. Every error thrown is an ApiError carrying the server's `message` and `detail`.
+
+export class ApiError extends Error {
+  constructor(status, message, detail) {
+    super(message);
+    this.name = "ApiError";
+    this.status = status;
+    this.detail = detail;
+  }
+}
+
+async function request(method, path, body) {
+  const init = { method, headers: { accept: "application/json" } };
+  if (body !== undefined) {
+    init.headers["content-type"] = "application/json";
+    init.body = JSON.stringify(body);
+  }
+  let resp;
+  try {
+    resp = await fetch(path, init);
+  } catch (err) {
+    throw new ApiError(0, `cannot reach the server (${err.message})`, null);
+  }
+  if (resp.status === 204) return null;
+  let data = null;
+  const text = await resp.text();
+  if (text) {
+    try { data = JSON.parse(text); } catch { data = { message: text }; }
+  }
+  if (!resp.ok) {
+    const message = (data && (data.message || (typeof data.detail === "string" && data.detail)))
+      || `${method} ${path}: HTTP ${resp.status}`;
+    throw new ApiError(resp.status, message, data ? data.detail : null);
+  }
+  return data;
+}
+
+export const api = {
+  catalog: () => request("GET", "/api/catalog"),
+  schema: () => request("GET", "/api/schema/run-spec"),
+  runs: () => request("GET", "/api/runs?limit=5000"),
+  run: (id) => request("GET", `/api/runs/${id}`),
+  create: (spec) => request("POST", "/api/runs", spec),
+  stop: (id) => request("POST", `/api/runs/${id}/stop`),
+  resume: (id) => request("POST", `/api/runs/${id}/resume`),
+  restart: (id, overrides) => request("POST", `/api/runs/${id}/restart`, overrides),
+  remove: (id) => request("DELETE", `/api/runs/${id}`),
+  findings: (id) => request("GET", `/api/runs/${id}/findings`),
+  artefacts: (id) => request("GET", `/api/runs/${id}/artefacts`),
+  metrics: (id, params = {}) => {
+    const q = new URLSearchParams();
+    for (const [k, v] of Object.entries(params)) if (v !== undefined && v !== null) q.set(k, v);
+    return request("GET", `/api/runs/${id}/metrics?${q}`);
+  },
+};
+
+/** Columnar metrics body → list of points like the websocket's. */
+export function columnsToPoints(cols) {
+  const out = [];
+  const keys = Object.keys(cols.values || {});
+  for (let i = 0; i < cols.seq.length; i++) {
+    const values = {};
+    for (const k of keys) {
+      const v = cols.values[k][i];
+      if (v !== null && v !== undefined) values[k] = v;
+    }
+    out.push({ seq: cols.seq[i], iteration: cols.iteration[i], epoch: cols.epoch[i],
+      wall_time: cols.wall_time[i], values });
+  }
+  return out;
+}
+
+/** Every point after `afterSeq`, paging while the server says has_more. */
+export async function fetchAllPoints(id, afterSeq = 0, pageSize = 50000) {
+  let points = [];
+  let after = afterSeq;
+  for (;;) {
+    const cols = await api.metrics(id, { after_seq: after, limit: pageSize });
+    const page = columnsToPoints(cols);
+    points = points.concat(page);
+    if (!cols.has_more || page.length === 0) break;
+    after = page[page.length - 1].seq;
+  }
+  return points;
+}

@@ -1,0 +1,72 @@
+// Boot and router (History API). Pages: /, /runs/new, /runs/{id}, /compare?ids=…
+
+import { mountRail, setActiveRun } from "./views/rail.js";
+import { mountNewRun } from "./views/new_run.js";
+import { mountRun } from "./views/run.js";
+import { mountCompare } from "./views/compare.js";
+import { mountHome } from "./views/home.js";
+import { initTheme } from "./state.js";
+import { h } from "./format.js";
+
+window.trainscope = { version: "0.1.0", frameTimes: [] };
+
+let main;
+let cleanup = null;
+let generation = 0;
+
+function navigate(url, { replace = false } = {}) {
+  if (replace) history.replaceState({}, "", url);
+  else if (url !== location.pathname + location.search) history.pushState({}, "", url);
+  route();
+}
+
+async function route() {
+  const gen = ++generation;
+  if (cleanup) { try { cleanup(); } catch (err) { console.error(err); } cleanup = null; } // eslint-disable-line no-console
+  const path = location.pathname.replace(/\/+$/, "") || "/";
+  const query = new URLSearchParams(location.search);
+  const m = /^\/runs\/(\d+)$/.exec(path);
+  setActiveRun(m ? Number(m[1]) : null);
+  let mount;
+  if (path === "/") mount = () => mountHome(main);
+  else if (path === "/runs/new") mount = () => mountNewRun(main, { navigate });
+  else if (m) mount = () => mountRun(main, { id: Number(m[1]), navigate });
+  else if (path === "/compare") mount = () => mountCompare(main, { query, navigate });
+  else mount = async () => { main.replaceChildren(h("div", { class: "page" }, h("h1", {}, "Not found"), h("a", { href: "/" }, "Home"))); return () => {}; };
+  try {
+    const done = await mount();
+    if (gen !== generation) { done?.(); return; } // navigated away while loading
+    cleanup = done;
+    main.focus({ preventScroll: true });
+  } catch (err) {
+    if (gen !== generation) return;
+    main.replaceChildren(h("div", { class: "page" }, h("h1", {}, "Something went wrong"),
+      h("p", { class: "error-text" }, err.message)));
+  }
+}
+
+function onClick(ev) {
+  if (ev.defaultPrevented || ev.button !== 0 || ev.metaKey || ev.ctrlKey || ev.shiftKey || ev.altKey) return;
+  const a = ev.target.closest("a[href]");
+  if (!a || a.target || a.hasAttribute("download")) return;
+  const url = new URL(a.href, location.href);
+  if (a.getAttribute("href").startsWith("#")) return;
+  if (url.origin !== location.origin || url.pathname.startsWith("/api") || url.pathname.startsWith("/static")
+    || url.pathname.startsWith("/docs")) return;
+  ev.preventDefault();
+  navigate(url.pathname + url.search);
+}
+
+function boot() {
+  initTheme();
+  const app = document.getElementById("app");
+  const rail = h("nav", { class: "rail", "aria-label": "Runs" });
+  main = h("main", { class: "main", id: "main", tabindex: "-1" });
+  app.replaceChildren(h("a", { class: "skip", href: "#main" }, "Skip to content"), rail, main);
+  mountRail(rail, navigate);
+  document.addEventListener("click", onClick);
+  window.addEventListener("popstate", route);
+  route();
+}
+
+boot();

@@ -1,0 +1,375 @@
+// The run page: live training-progress charts, info panel, actions, results.
+
+import { api, fetchAllPoints, columnsToPoints } from "../api.js";
+import { RunStream } from "../live.js";
+import { RunCharts, drawConfusion, drawPredictions, rethemeAll } from "../charts.js";
+import { on } from "../state.js";
+import { h, runLabel, fmtNum, fmtDuration, fmtReason, FINAL, flatten, toNum } from "../format.js";
+import { buildSpecForm } from "./spec_form.js";
+import { schemaAndCatalog, formError } from "./new_run.js";
+
+const FULL_FETCH_MAX = 5000; // above this many points, load a downsampled history first
+
+function download(name, blob) {
+  const url = URL.createObjectURL(blob);
+  const a = h("a", { href: url, download: name });
+  document.body.append(a);
+  a.click();
+  a.remove();
+  setTimeout(() => URL.revokeObjectURL(url), 1000);
+}
+
+export async function mountRun(main, { id, navigate }) {
+  const cleanups = [];
+  let run;
+  try {
+    run = await api.run(id);
+  } catch (err) {
+    main.replaceChildren(h("div", { class: "page" }, h("h1", {}, `Run ${id}`),
+      h("p", { class: "error-text" }, err.message), h("a", { href: "/" }, "Back to the runs")));
+    return () => {};
+  }
+
+  /* ---------- skeleton ---------- */
+  const statusEl = h("span", { class: "badge big", "data-testid": "run-status" });
+  const liveEl = h("span", { class: "live-state", "data-testid": "live-state" });
+  const titleEl = h("h1", {});
+  const subEl = h("div", { class: "sub muted" });
+  const btn = (testid, label, cls = "btn") => h("button", { type: "button", class: cls, "data-testid": testid }, label);
+  const b = {
+    stop: btn("stop", "■ Stop", "btn danger-outline"),
+    resume: btn("resume", "▶ Resume"),
+    restart: btn("restart", "↻ Restart with changes", "btn primary"),
+    repeat: btn("repeat", "Repeat"),
+    csv: btn("export-csv", "CSV"),
+    png: btn("export-png", "PNG"),
+    del: btn("delete", "Delete", "btn danger-outline"),
+  };
+  b.stop.title = "Stop gracefully (a checkpoint is written; Resume continues)";
+  b.repeat.title = "Start a new run with exactly this spec";
+  b.csv.title = "Export the points as CSV";
+  b.png.title = "Export the charts as PNG";
+
+  const smoothing = h("input", { type: "range", min: "0", max: "0.99", step: "0.01", value: "0.6",
+    "data-testid": "smoothing", id: "smoothing", "aria-label": "Smoothing" });
+  const smoothVal = h("output", { for: "smoothing", class: "small mono" }, "0.60");
+  const xAxis = h("select", { "data-testid": "x-axis", id: "x-axis", "aria-label": "X axis" },
+    h("option", { value: "iteration" }, "Iteration"), h("option", { value: "epoch" }, "Epoch"),
+    h("option", { value: "time" }, "Time"));
+  const logY = h("input", { type: "checkbox", "data-testid": "log-y", id: "log-y" });
+
+  const accEl = h("div", { class: "chart", "data-testid": "chart-accuracy" });
+  const lossEl = h("div", { class: "chart", "data-testid": "chart-loss" });
+  const lrEl = h("div", { class: "chart small-chart", "data-testid": "chart-lr" });
+  const info = h("dl", { class: "info", "data-testid": "info-panel" });
+  const findingsEl = h("section", { class: "findings", hidden: true });
+  const resultsEl = h("section", { class: "results card", hidden: true });
+  const notice = h("div", { class: "notice", hidden: true, role: "status" });
+
+  const page = h("div", { class: "page run-page", "data-testid": "run-page", "data-run-id": String(id),
+    "data-last-seq": "0", "data-points": "0" },
+  h("header", { class: "run-head" },
+    h("div", { class: "title-block" }, h("div", { class: "title-row" }, titleEl, statusEl, liveEl), subEl),
+    h("div", { class: "toolbar", role: "toolbar", "aria-label": "Run actions" },
+      b.stop, b.resume, b.restart, b.repeat, h("span", { class: "sep" }), b.csv, b.png, b.del)),
+  notice,
+  h("div", { class: "run-body" },
+    h("div", { class: "charts card" },
+      h("div", { class: "chart-controls" },
+        h("label", { for: "smoothing" }, "Smoothing ", smoothing, smoothVal),
+        h("label", { for: "x-axis" }, "X axis ", xAxis),
+        h("label", { for: "log-y", class: "check" }, logY, " Log loss"),
+        h("span", { class: "legend-note muted small" }, "light: per iteration · solid: smoothed · dashed: validation · ✕ NaN/Inf")),
+      accEl, lossEl, lrEl),
+    h("aside", { class: "side" },
+      h("section", { class: "card" }, h("h2", {}, "Run"), info),
+      findingsEl)),
+  resultsEl);
+  main.replaceChildren(page);
+
+  const task = () => run.info?.task || (run.spec?.dataset?.name === "sine-forecast" ? "regression" : "classification");
+  let charts = new RunCharts({ acc: accEl, loss: lossEl, lr: lrEl }, { runId: id, task: task() });
+  charts.setIterationsPerEpoch(run.progress?.iterations_per_epoch);
+  let liveState = "connecting";
+
+  const syncAttrs = () => {
+    const c = charts.cols;
+    if (c.seq.length) page.dataset.lastSeq = String(c.seq[c.seq.length - 1]);
+    page.dataset.points = String(c.seq.length);
+    renderInfo();
+  };
+  charts.onFlush = syncAttrs;
+
+  /* ---------- info panel ---------- */
+  function lastValue(key) {
+    const arr = charts.cols.values[key];
+    if (arr) for (let i = arr.length - 1; i >= 0; i--) if (arr[i] !== null) return arr[i];
+    return toNum(run.latest?.[key]);
+  }
+
+  function renderInfo() {
+    const p = run.progress || {};
+    const c = charts.cols;
+    const it = c.it.length ? Math.max(c.it[c.it.length - 1], p.iteration || 0) : p.iteration || 0;
+    const ep = c.ep.length ? Math.max(c.ep[c.ep.length - 1], p.epoch || 0) : p.epoch || 0;
+    const o = run.spec?.options || {};
+    const end = run.ended_at || (FINAL.has(run.status) ? null : Date.now() / 1000);
+    const elapsed = run.started_at && end ? end - run.started_at : null;
+    const isReg = task() === "regression";
+    const best = run.best || {};
+    const rows = [
+      ["Status", `${run.status}${fmtReason(run) ? ` — ${fmtReason(run)}` : ""}`],
+      ["Elapsed", fmtDuration(elapsed)],
+      ["Epoch", `${ep} of ${p.max_epochs ?? o.max_epochs ?? "?"}`],
+      ["Iteration", `${it} of ${p.max_iterations ?? "?"}`],
+      ["Iterations per epoch", p.iterations_per_epoch ?? run.info?.iterations_per_epoch ?? "—"],
+      ["Learn rate", fmtNum(lastValue("learn_rate"), 4)],
+      ["Validation frequency", o.validation_frequency ? `every ${o.validation_frequency} iterations` : "—"],
+      ["Device", run.device || run.info?.device || "—"],
+      [isReg ? "Val RMSE" : "Val accuracy", isReg ? fmtNum(lastValue("val_rmse"), 4)
+        : (lastValue("val_accuracy") === null ? "—" : `${(lastValue("val_accuracy") * 100).toFixed(2)}%`)],
+      ["Best val loss", best.val_loss !== undefined ? `${fmtNum(best.val_loss, 4)} (it. ${best.iteration})` : "—"],
+      ["Dataset", `${run.spec?.dataset?.name ?? "?"}${run.info?.n_train ? ` (${run.info.n_train} train)` : ""}`],
+      ["Model", run.spec?.model?.preset ?? `${run.spec?.model?.layers?.length ?? "?"} layers`],
+      ["Solver", `${o.solver} · lr ${fmtNum(o.initial_learn_rate)} · batch ${o.mini_batch_size}`],
+    ];
+    const test = isReg ? lastValue("test_rmse") : lastValue("test_accuracy");
+    if (test !== null && test !== undefined) rows.push([isReg ? "Test RMSE" : "Test accuracy", isReg ? fmtNum(test, 4) : `${(test * 100).toFixed(2)}%`]);
+    if (run.message) rows.push(["Message", run.message]);
+    info.replaceChildren(...rows.flatMap(([k, v]) => [h("dt", {}, k), h("dd", {}, String(v))]));
+  }
+
+  function renderHead() {
+    titleEl.textContent = runLabel(run);
+    document.title = `${runLabel(run)} · trainscope`;
+    statusEl.textContent = run.status;
+    statusEl.className = `badge big status-${run.status}`;
+    subEl.replaceChildren(...[`#${run.id}`,
+      run.parent_id ? h("span", {}, " · restarted from ", h("a", { href: `/runs/${run.parent_id}` }, `run ${run.parent_id}`)) : null,
+      run.group ? ` · group ${run.group}` : null,
+      run.tags?.length ? ` · ${run.tags.join(", ")}` : null].filter((x) => x));
+    const final = FINAL.has(run.status);
+    b.stop.disabled = !["queued", "running"].includes(run.status);
+    b.resume.disabled = !["stopped", "interrupted", "failed"].includes(run.status);
+    setLive(liveState);
+    if (final) loadResults();
+  }
+
+  function setLive(state) {
+    liveState = state;
+    const shown = state === "live" && FINAL.has(run.status) ? "ended" : state === "gone" ? "ended" : state;
+    liveEl.textContent = shown;
+    liveEl.className = `live-state ${shown}`;
+  }
+
+  /* ---------- results and findings ---------- */
+  let resultsShown = false;
+  async function loadResults() {
+    if (resultsShown) return;
+    let arts;
+    try { arts = await api.artefacts(id); } catch { return; }
+    if (!arts || resultsShown) return;
+    if (arts.confusion_matrix) {
+      resultsShown = true;
+      const el = h("div", { class: "chart", "data-testid": "confusion-matrix" });
+      resultsEl.replaceChildren(h("h2", {}, "Test confusion matrix"),
+        h("p", { class: "muted small" }, "Rows: true class; columns: predicted. Colour: share of the row; numbers: counts."), el);
+      resultsEl.hidden = false;
+      drawConfusion(el, arts.confusion_matrix);
+    } else if (arts.predictions) {
+      resultsShown = true;
+      const el = h("div", { class: "chart", "data-testid": "predictions" });
+      resultsEl.replaceChildren(h("h2", {}, "Test predictions against targets"), el);
+      resultsEl.hidden = false;
+      drawPredictions(el, arts.predictions);
+    }
+  }
+
+  function renderFindings(list) {
+    if (!list || !list.length) { findingsEl.hidden = true; return; }
+    findingsEl.hidden = false;
+    findingsEl.className = "findings card";
+    findingsEl.replaceChildren(h("h2", {}, "Doctor"), ...list.map((f) => {
+      const patch = f.patch && Object.keys(f.patch).length ? f.patch : null;
+      const apply = patch ? h("button", { type: "button", class: "btn small" }, "Restart with this fix") : null;
+      apply?.addEventListener("click", () => openRestart(patch));
+      const patchText = patch ? Object.entries(flatten(patch)).map(([k, v]) => `${k} → ${v}`).join(", ") : "";
+      return h("div", { class: `finding sev-${f.severity}` },
+        h("div", { class: "finding-head" }, h("span", { class: "badge" }, f.code),
+          f.iteration ? h("span", { class: "muted small" }, `at iteration ${f.iteration}`) : null),
+        h("p", {}, f.message), patchText ? h("p", { class: "small mono" }, patchText) : null, apply);
+    }));
+  }
+  api.findings(id).then(renderFindings).catch(() => {});
+
+  /* ---------- points: history, then live ---------- */
+  let lastSeq = 0;
+  try {
+    if ((run.last_seq || 0) > FULL_FETCH_MAX) {
+      const cols = await api.metrics(id, { max_points: FULL_FETCH_MAX });
+      charts.load(columnsToPoints(cols));
+      lastSeq = cols.last_seq ?? (cols.seq.length ? cols.seq[cols.seq.length - 1] : 0);
+      if (cols.downsampled) {
+        notice.hidden = false;
+        notice.textContent = `Long history: ${cols.total} points shown downsampled to ${cols.seq.length} (every spike and NaN kept); new points are added in full.`;
+      }
+    } else {
+      const pts = await fetchAllPoints(id, 0);
+      charts.load(pts);
+      lastSeq = pts.length ? pts[pts.length - 1].seq : 0;
+    }
+  } catch (err) {
+    charts.load([]);
+    notice.hidden = false;
+    notice.textContent = `Could not load the history: ${err.message}`;
+  }
+  syncAttrs();
+  page.dataset.lastSeq = String(lastSeq);
+  renderHead();
+  renderInfo();
+
+  const stream = new RunStream(id, lastSeq, {
+    hello(r) {
+      run = { ...run, ...r };
+      charts.setIterationsPerEpoch(run.progress?.iterations_per_epoch);
+      renderHead(); renderInfo();
+    },
+    points(pts) {
+      charts.append(pts);
+      const last = pts[pts.length - 1];
+      run.progress = { ...(run.progress || {}), iteration: last.iteration, epoch: last.epoch };
+    },
+    status(msg) {
+      run = msg.run ? { ...run, ...msg.run } : { ...run, status: msg.status, finish_reason: msg.finish_reason, message: msg.message };
+      charts.setIterationsPerEpoch(run.progress?.iterations_per_epoch);
+      renderHead(); renderInfo();
+    },
+    findings: renderFindings,
+    artefact() { resultsShown = false; loadResults(); },
+    deleted() {
+      notice.hidden = false;
+      notice.textContent = "This run was deleted.";
+      setLive("ended");
+    },
+    state: setLive,
+  });
+  cleanups.push(() => stream.close());
+
+  const tick = setInterval(() => { if (!FINAL.has(run.status) && run.started_at) renderInfo(); }, 1000);
+  cleanups.push(() => clearInterval(tick));
+
+  /* ---------- controls ---------- */
+  smoothing.addEventListener("input", () => {
+    smoothVal.textContent = Number(smoothing.value).toFixed(2);
+    charts.setSmoothing(Number(smoothing.value));
+  });
+  xAxis.addEventListener("change", () => charts.setXMode(xAxis.value));
+  logY.addEventListener("change", () => charts.setLogY(logY.checked));
+  cleanups.push(on("theme", () => { charts.redraw(); rethemeAll([resultsEl.querySelector(".chart")]); }));
+
+  const busy = async (button, label, fn) => {
+    const old = button.textContent;
+    button.disabled = true;
+    button.textContent = label;
+    try { await fn(); } catch (err) {
+      notice.hidden = false;
+      notice.textContent = err.message;
+    } finally { button.textContent = old; renderHead(); }
+  };
+
+  b.stop.addEventListener("click", () => busy(b.stop, "Stopping…", async () => {
+    const r = await api.stop(id);
+    if (r) run = { ...run, ...r };
+  }));
+  b.resume.addEventListener("click", () => busy(b.resume, "Resuming…", async () => {
+    const r = await api.resume(id);
+    if (r) run = { ...run, ...r };
+    resultsShown = false;
+    resultsEl.hidden = true;
+  }));
+  b.repeat.addEventListener("click", () => busy(b.repeat, "Starting…", async () => {
+    const child = await api.restart(id, {});
+    navigate(`/runs/${child.id}`);
+  }));
+  b.csv.addEventListener("click", () => {
+    download(`trainscope-run-${id}.csv`, new Blob([charts.csv()], { type: "text/csv" }));
+  });
+  b.png.addEventListener("click", () => Plotly.downloadImage(page.querySelector("[data-testid=chart-loss]"),
+    { format: "png", filename: `trainscope-run-${id}-loss`, width: 1200, height: 500 })
+    .then(() => Plotly.downloadImage(accEl, { format: "png", filename: `trainscope-run-${id}-accuracy`, width: 1200, height: 500 }))
+    .catch((err) => { notice.hidden = false; notice.textContent = `PNG export failed: ${err.message}`; }));
+
+  /* ---------- dialogs ---------- */
+  const restartDialog = h("dialog", { class: "dialog wide", "aria-label": "Restart with changes" });
+  const deleteDialog = h("dialog", { class: "dialog", "aria-label": "Delete run" });
+  main.append(restartDialog, deleteDialog);
+
+  async function openRestart(patch) {
+    const [schema, catalog] = await schemaAndCatalog();
+    const spec = buildSpecForm(schema, catalog, run.spec, { markChanges: true });
+    if (patch) {
+      for (const [path, v] of Object.entries(flatten(patch))) {
+        const f = spec.fields.get(path);
+        if (!f) continue;
+        f.el.value = String(v);
+        f.el.dispatchEvent(new Event("input"));
+      }
+    }
+    const submit = h("button", { type: "submit", class: "btn primary", "data-testid": "restart-submit" }, "Start child run");
+    const cancel = h("button", { type: "button", class: "btn" }, "Cancel");
+    cancel.addEventListener("click", () => restartDialog.close());
+    const form = h("form", { class: "run-form", "data-testid": "restart-form", novalidate: true },
+      h("header", { class: "dialog-head" }, h("h2", {}, `Restart ${runLabel(run)} with changes`),
+        h("p", { class: "muted small" }, "Prefilled from this run. Changed fields are highlighted; only they are sent. The new run is a child of this one.")),
+      spec.el, h("div", { class: "form-actions" }, submit, cancel));
+    form.addEventListener("submit", async (ev) => {
+      ev.preventDefault();
+      formError(form, null);
+      submit.disabled = true;
+      try {
+        const child = await api.restart(id, spec.collectOverrides());
+        restartDialog.close();
+        navigate(`/runs/${child.id}`);
+      } catch (err) {
+        if (err.status === 422) {
+          const unmatched = spec.showErrors(err.detail);
+          formError(form, unmatched.length ? unmatched.join("; ") : err.message);
+        } else formError(form, err.message);
+      } finally { submit.disabled = false; }
+    });
+    restartDialog.replaceChildren(form);
+    restartDialog.showModal();
+  }
+  b.restart.addEventListener("click", () => openRestart(null));
+
+  b.del.addEventListener("click", () => {
+    const yes = h("button", { type: "button", class: "btn danger", "data-testid": "confirm-delete" }, "Delete");
+    const no = h("button", { type: "button", class: "btn" }, "Cancel");
+    no.addEventListener("click", () => deleteDialog.close());
+    yes.addEventListener("click", async () => {
+      yes.disabled = true;
+      try {
+        await api.remove(id);
+        deleteDialog.close();
+        navigate("/");
+      } catch (err) {
+        yes.disabled = false;
+        deleteDialog.querySelector(".error-text").textContent = err.message;
+      }
+    });
+    deleteDialog.replaceChildren(h("h2", {}, `Delete ${runLabel(run)}?`),
+      h("p", {}, "Its points, findings, results and checkpoints are removed. This cannot be undone."),
+      h("p", { class: "error-text" }),
+      h("div", { class: "form-actions" }, yes, no));
+    deleteDialog.showModal();
+    no.focus();
+  });
+
+  return () => {
+    for (const fn of cleanups) fn();
+    charts.queue = [];
+    charts.purge();
+    restartDialog.remove();
+    deleteDialog.remove();
+  };
+}
