@@ -5,10 +5,34 @@ from __future__ import annotations
 import asyncio
 import threading
 import time
+from collections.abc import Coroutine
+from typing import Any, TypeVar
 
 import pytest
 
 from trainscope.live.hub import Hub, Subscriber, coalesce
+
+T = TypeVar("T")
+
+
+def run(coro: Coroutine[Any, Any, T]) -> T:
+    """asyncio.run in a thread of its own: the browser tests' Playwright keeps an event loop
+    running on the main thread, where asyncio.run refuses to start another."""
+    out: list[T] = []
+    error: list[BaseException] = []
+
+    def target() -> None:
+        try:
+            out.append(asyncio.run(coro))
+        except BaseException as exc:
+            error.append(exc)
+
+    t = threading.Thread(target=target)
+    t.start()
+    t.join()
+    if error:
+        raise error[0]
+    return out[0]
 
 
 def points(*seqs: int) -> dict[str, object]:
@@ -44,7 +68,7 @@ def test_subscriber_sends_at_most_every_interval_and_merges() -> None:
         assert time.monotonic() - t0 >= 0.04
         return [first, second]
 
-    first, second = asyncio.run(scenario())
+    first, second = run(scenario())
     assert first == [points(1)]
     assert second == [points(*range(2, 12))]
 
@@ -57,7 +81,7 @@ def test_overflow_drops_the_backlog_and_asks_for_resync() -> None:
         sub.offer(points(102))
         return await sub.get(), sub.resyncs
 
-    got, resyncs = asyncio.run(scenario())
+    got, resyncs = run(scenario())
     assert got == [{"type": "resync"}, points(102)]
     assert resyncs == 1
 
@@ -70,7 +94,7 @@ def test_keyed_messages_keep_only_the_newest() -> None:
         sub.offer({"type": "progress", "_key": ("p", 1), "iteration": 2})
         return await sub.get()
 
-    assert asyncio.run(scenario()) == [
+    assert run(scenario()) == [
         {"type": "progress", "iteration": 2},
         {"type": "progress", "iteration": 7},
     ]
@@ -92,7 +116,7 @@ def test_publish_from_another_thread_reaches_only_that_runs_subscribers() -> Non
         hub.unsubscribe(a)
         return got, hub.subscriber_count(1)
 
-    got, remaining = asyncio.run(scenario())
+    got, remaining = run(scenario())
     assert got == [points(5)]
     assert remaining == 0
 
@@ -107,4 +131,4 @@ def test_a_subscriber_that_never_reads_costs_the_publisher_nothing() -> None:
             hub._publish({1: [points(s)]}, [])
         return time.perf_counter() - t0
 
-    assert asyncio.run(scenario()) < 2.0
+    assert run(scenario()) < 2.0
