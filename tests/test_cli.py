@@ -4,10 +4,8 @@ from __future__ import annotations
 
 import json
 import os
-import shutil
 import signal
 import subprocess
-import sys
 import time
 from pathlib import Path
 
@@ -15,16 +13,10 @@ import pytest
 
 from trainscope.schemas.spec import RunSpec
 
+from .support import console_script
+
 ROOT = Path(__file__).resolve().parents[1]
 EXAMPLES = sorted((ROOT / "examples").rglob("*.json"))
-
-
-def console_script() -> str:
-    """The installed `trainscope` script: beside this interpreter (a venv), else on PATH."""
-    beside = Path(sys.executable).parent / "trainscope"
-    exe = str(beside) if beside.exists() else shutil.which("trainscope")
-    assert exe, "the trainscope console script is not installed"
-    return exe
 
 
 def trainscope(*args: str, cwd: Path, data_dir: Path) -> subprocess.CompletedProcess[str]:

@@ -121,3 +121,7 @@ class Pipeline:
             {run_json["id"]: [{"type": "status", "status": run_json["status"], "run": run_json}]},
             [{"type": "run", "run": run_json}],
         )
+
+    def announce_deleted(self, run_id: int) -> None:
+        message = {"type": "deleted", "id": run_id}
+        self.hub.publish({run_id: [message]}, [message])

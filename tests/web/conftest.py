@@ -7,7 +7,6 @@ import os
 import signal
 import socket
 import subprocess
-import sys
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass, field
@@ -18,17 +17,14 @@ import httpx
 import pytest
 from websockets.sync.client import ClientConnection, connect
 
+from ..support import console_script
+
 
 def free_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         port: int = s.getsockname()[1]
         return port
-
-
-def console_script() -> str:
-    beside = Path(sys.executable).parent / "trainscope"
-    return str(beside) if beside.exists() else "trainscope"
 
 
 @dataclass

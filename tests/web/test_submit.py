@@ -7,7 +7,8 @@ import os
 import subprocess
 from pathlib import Path
 
-from .conftest import Server, console_script, spec
+from ..support import console_script
+from .conftest import Server, spec
 
 
 def submit(*args: str) -> subprocess.CompletedProcess[str]:

@@ -178,6 +178,4 @@ class RunService:
             self.executor.stop(run_id)
         self.store.delete_run(run_id)
         shutil.rmtree(Path(self.settings.run_dir(run_id)), ignore_errors=True)
-        self.pipeline.hub.publish(
-            {run_id: [{"type": "deleted", "id": run_id}]}, [{"type": "deleted", "id": run_id}]
-        )
+        self.pipeline.announce_deleted(run_id)

@@ -105,21 +105,19 @@ async def run_stream(ws: WebSocket, run_id: int, after_seq: int = 0) -> None:
             last_seq = points[-1]["seq"]
         if run.status in FINAL:
             # Nothing live will follow: say so, so a client replaying a finished run knows the
-            # backlog is complete.
-            status = await run_in_threadpool(state.store.get_run, run_id)
-            if status is not None:
-                body = status.to_json()
-                await ws.send_text(
-                    _dumps(
-                        {
-                            "type": "status",
-                            "status": body["status"],
-                            "finish_reason": body["finish_reason"],
-                            "message": body["message"],
-                            "run": body,
-                        }
-                    )
+            # backlog is complete. `run` was read after subscribing, so it is current.
+            body = run.to_json()
+            await ws.send_text(
+                _dumps(
+                    {
+                        "type": "status",
+                        "status": body["status"],
+                        "finish_reason": body["finish_reason"],
+                        "message": body["message"],
+                        "run": body,
+                    }
                 )
+            )
         await _serve(ws, sub, last_seq)
     except WebSocketDisconnect:
         pass
