@@ -5,8 +5,10 @@
    in the page as `performance.now()` (milliseconds since navigation start) by a
    `requestAnimationFrame` probe installed before the page's own scripts. The run is written
    straight into the server's database through `Store.ingest` (Started, 1,000 batches of 1,000
-   points, a final Status) before the server starts. One cold load (new browser, empty cache),
-   then warm loads (new tab, the browser's cache kept: Plotly.js is cached for a day).
+   points, a final Status) before the server starts. One cold load (a new browser profile's
+   first visit), then warm loads (new tabs in that profile, as a daily user's browser has it:
+   Plotly.js in the HTTP cache and, from the third load, in V8's code cache). Also reported:
+   when Plotly.js was ready and when all three charts had drawn.
 2. Ten runs streaming at once, one run page per tab in ten tabs of one browser. Each tab runs a
    `requestAnimationFrame` loop for the same ~10 s window; the intervals between frames are the
    frame times. Reported: mean, p95, max, the share over 16 ms and the share over 25 ms, and
@@ -46,12 +48,12 @@ from pathlib import Path
 from typing import Any
 
 import httpx
-from playwright.sync_api import Browser, Page, sync_playwright
+from playwright.sync_api import Browser, Page, Playwright, sync_playwright
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))  # for tests.web.conftest (the real server) and tests.e2e
 
-from tests.e2e.conftest import launch_chromium  # noqa: E402
+from tests.e2e.conftest import CHROMIUM, CHROMIUM_ARGS, launch_chromium  # noqa: E402
 from tests.web.conftest import Server, free_port  # noqa: E402
 
 from trainscope.schemas.events import Event, Point, Started, Status  # noqa: E402
@@ -67,17 +69,25 @@ VSYNC_MS = 1000 / 60
 OVER_16_MS = VSYNC_MS + 1.0
 LATE_FRAME_MS = 25.0
 
-# Installed before the page's scripts: notes when the loss chart is first drawn.
+# Installed before the page's scripts: notes (ms since navigation start, at frame granularity)
+# when Plotly.js became available, when the loss chart first showed a line, and when all three
+# charts (accuracy, loss, learn rate) did.
 FIRST_CHART_PROBE = """
 (() => {
-  const drawn = () => {
-    const g = document.querySelector('[data-testid=chart-loss]');
+  const drawn = (id) => {
+    const g = document.querySelector(`[data-testid=${id}]`);
     if (!g || !Array.isArray(g.data) || !g.data.some(t => t.x && t.x.length)) return false;
     const paths = [...g.querySelectorAll('.scatterlayer path')];
     return paths.some(p => (p.getAttribute('d') || '').length > 10);
   };
   const probe = () => {
-    if (drawn()) { window.__firstChartMs = performance.now(); return; }
+    const now = performance.now();
+    if (window.Plotly && window.__plotlyMs === undefined) window.__plotlyMs = now;
+    if (window.__firstChartMs === undefined && drawn('chart-loss')) window.__firstChartMs = now;
+    if (['chart-accuracy', 'chart-loss', 'chart-lr'].every(drawn)) {
+      window.__allChartsMs = now;
+      return;
+    }
     requestAnimationFrame(probe);
   };
   requestAnimationFrame(probe);
@@ -195,38 +205,37 @@ def write_big_run(data_dir: Path, n: int) -> tuple[int, float]:
     return run.id, time.perf_counter() - began
 
 
-def first_chart_ms(browser: Browser, url: str) -> dict[str, Any]:
-    context = browser.new_context(viewport={"width": 1280, "height": 800})
-    try:
-        return load_once(context.new_page(), url)
-    finally:
-        context.close()
-
-
 def load_once(page: Page, url: str) -> dict[str, Any]:
     page.add_init_script(FIRST_CHART_PROBE)
     metrics: list[str] = []
     page.on("request", lambda r: "/metrics" in r.url and metrics.append(r.url))
-    outer = time.perf_counter()
     page.goto(url)
-    page.wait_for_function("() => window.__firstChartMs !== undefined", timeout=60_000)
-    outer_ms = (time.perf_counter() - outer) * 1e3
+    page.wait_for_function("() => window.__allChartsMs !== undefined", timeout=60_000)
     timeline = page.evaluate(TIMELINE)
-    in_page = float(page.evaluate("() => window.__firstChartMs"))
+    marks = page.evaluate("() => [window.__plotlyMs, window.__firstChartMs, window.__allChartsMs]")
     lengths = page.evaluate(
         "() => document.querySelector('[data-testid=chart-loss]').data.map(t => (t.x || []).length)"
     )
     return {
-        "first_chart_ms": round(in_page, 1),
-        "goto_to_drawn_ms": round(outer_ms, 1),
+        "first_chart_ms": round(float(marks[1]), 1),
+        "all_charts_ms": round(float(marks[2]), 1),
+        "plotly_ready_ms": round(float(marks[0]), 1),
         "loss_trace_lengths": lengths,
         "metrics_requests": [u.split("/api/")[-1] for u in metrics],
         "timeline_ms": timeline,
     }
 
 
-def big_run(browser_factory: Any, n: int, warm_loads: int) -> dict[str, Any]:
-    with tempfile.TemporaryDirectory(prefix="trainscope-bench-") as tmp:
+def big_run(pw: Playwright, n: int, warm_loads: int) -> dict[str, Any]:
+    """Cold: a new browser profile's first visit. Warm: later visits with that profile, as
+    someone who uses the dashboard daily has: the HTTP cache holds Plotly.js, and from the
+    third load V8's code cache holds it compiled (Chromium keeps that only in an on-disk
+    profile, not in Playwright's throwaway contexts, where every load compiles Plotly anew:
+    ~1.3 s here)."""
+    with (
+        tempfile.TemporaryDirectory(prefix="trainscope-bench-") as tmp,
+        tempfile.TemporaryDirectory(prefix="trainscope-profile-") as profile,
+    ):
         data_dir = Path(tmp)
         run_id, write_s = write_big_run(data_dir, n)
         print(f"{n:,} points written in {write_s:.1f} s", file=sys.stderr)
@@ -235,21 +244,23 @@ def big_run(browser_factory: Any, n: int, warm_loads: int) -> dict[str, Any]:
             url = f"{server.url}/runs/{run_id}"
             rest = httpx.get(f"{server.url}/api/runs/{run_id}").json()
             assert rest["last_seq"] == n, rest
-            browser: Browser = browser_factory()
+            context = pw.chromium.launch_persistent_context(
+                profile,
+                executable_path=str(CHROMIUM),
+                args=CHROMIUM_ARGS,
+                viewport={"width": 1280, "height": 800},
+            )
             try:
-                cold = first_chart_ms(browser, url)
-                # Warm: one context, so the HTTP cache (Plotly.js) is kept between tabs.
-                context = browser.new_context(viewport={"width": 1280, "height": 800})
-                warm = []
-                for _ in range(warm_loads):
+                loads = []
+                for _ in range(1 + warm_loads):
                     tab = context.new_page()
-                    warm.append(load_once(tab, url))
+                    loads.append(load_once(tab, url))
                     tab.close()
-                context.close()
             finally:
-                browser.close()
+                context.close()
         finally:
             server.stop()
+    cold, warm = loads[0], loads[1:]
     warm_ms = [w["first_chart_ms"] for w in warm]
     return {
         "points": n,
@@ -257,7 +268,11 @@ def big_run(browser_factory: Any, n: int, warm_loads: int) -> dict[str, Any]:
         "cold": cold,
         "warm_first_chart_ms": warm_ms,
         "warm_first_chart_ms_median": round(statistics.median(warm_ms), 1),
-        "warm_detail": warm[0],
+        "warm_all_charts_ms_median": round(statistics.median(w["all_charts_ms"] for w in warm), 1),
+        "warm_plotly_ready_ms_median": round(
+            statistics.median(w["plotly_ready_ms"] for w in warm), 1
+        ),
+        "warm_detail": warm[-1],
     }
 
 
@@ -498,7 +513,7 @@ def main() -> None:
 
     pw = sync_playwright().start()
     try:
-        big = big_run(lambda: launch_chromium(pw), args.points, args.warm_loads)
+        big = big_run(pw, args.points, args.warm_loads)
         stream = ten_streaming(
             lambda: launch_chromium(pw), args.seconds, args.rate, args.real, args.tabs
         )
@@ -544,6 +559,10 @@ def main() -> None:
             big["warm_first_chart_ms_median"],
             f"≤ {FIRST_CHART_GOAL_MS:g}",
         ),
+        ("  warm: all three charts drawn, ms", big["warm_all_charts_ms_median"], ""),
+        ("  warm: Plotly.js ready, ms", big["warm_plotly_ready_ms_median"], ""),
+        ("  cold: all three charts drawn, ms", big["cold"]["all_charts_ms"], ""),
+        ("  cold: Plotly.js ready, ms", big["cold"]["plotly_ready_ms"], ""),
         ("ten runs streaming (10 tabs): frame time mean, ms", frames["mean_ms"], ""),
         ("ten runs streaming: frame time p95, ms", frames["p95_ms"], "16.7 (vsync)"),
         ("ten runs streaming: frame time max, ms", frames["max_ms"], ""),
@@ -563,6 +582,7 @@ def main() -> None:
         print(f"{label:<62}{value!s:>12}{goal:>10}")
     print(f"(feed: {stream['feed']}; loaded: {big['cold']['metrics_requests']})")
     print(f"(cold load timeline, ms: {big['cold']['timeline_ms']})")
+    print(f"(warm load timeline, ms: {big['warm_detail']['timeline_ms']})")
 
 
 if __name__ == "__main__":

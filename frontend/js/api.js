@@ -69,17 +69,3 @@ export function columnsToPoints(cols) {
   }
   return out;
 }
-
-/** Every point after `afterSeq`, paging while the server says has_more. */
-export async function fetchAllPoints(id, afterSeq = 0, pageSize = 50000) {
-  let points = [];
-  let after = afterSeq;
-  for (;;) {
-    const cols = await api.metrics(id, { after_seq: after, limit: pageSize });
-    const page = columnsToPoints(cols);
-    points = points.concat(page);
-    if (!cols.has_more || page.length === 0) break;
-    after = page[page.length - 1].seq;
-  }
-  return points;
-}

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import re
 import signal
+from pathlib import Path
 from typing import Any
 
 import httpx
@@ -130,6 +131,12 @@ def test_start_a_run_from_the_form_and_watch_its_curves_grow(server: Server, pag
         assert done["status"] == "completed"
         expect(run_status(page)).to_contain_text("completed")
         wait_for(lambda: held(page), lambda h: h == (done["last_seq"],) * 2, 15, "every point")
+        # CSV export: every stored point, straight from the server.
+        with page.expect_download() as download:
+            page.locator("[data-testid=export-csv]").click()
+        text = Path(download.value.path()).read_text()
+        assert text.splitlines()[0].startswith("seq,iteration,epoch,wall_time,")
+        assert len(text.splitlines()) - 1 == done["last_seq"]
     finally:
         stop_quietly(server, run_id)
 
@@ -249,6 +256,14 @@ def assert_no_gaps(page: Page, server: Server, run_id: int) -> None:
     """The longest loss trace (per-iteration training loss) holds the iterations of every
     stored point with a training loss, each exactly once, in order: nothing lost, nothing
     twice. (The final test point has a seq of its own but no training loss.)"""
+    # Points are drawn within a redraw budget: wait until every held point is drawn.
+    run_page = page.locator("[data-testid=run-page]")
+    wait_for(
+        lambda: (run_page.get_attribute("data-drawn"), run_page.get_attribute("data-points")),
+        lambda d: d[0] == d[1],
+        15,
+        "every held point drawn",
+    )
     xs: list[float] = page.evaluate(
         """() => {
             const g = document.querySelector('[data-testid=chart-loss]');

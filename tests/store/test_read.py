@@ -71,6 +71,27 @@ def test_limit_cuts_and_says_so(filled: tuple[Store, int]) -> None:
     assert store.read_points(run_id, limit=0).has_more
 
 
+def test_before_seq_bounds_the_window_from_above(filled: tuple[Store, int]) -> None:
+    store, run_id = filled
+    # Windows that start and end inside chunks, on chunk edges, and past the end.
+    for after, before in ((0, 1), (0, 2), (100, 600), (249, 251), (250, 501), (2990, 9999)):
+        cols = store.read_points(run_id, after_seq=after, before_seq=before)
+        assert cols.seq == list(range(after + 1, min(before, 3001)))
+    assert store.read_points(run_id, after_seq=500, before_seq=400).seq == []
+    paged = store.read_points(run_id, after_seq=100, before_seq=1000, limit=500)
+    assert paged.seq == list(range(101, 601)) and paged.has_more
+    rest = store.read_points(run_id, after_seq=600, before_seq=1000, limit=500)
+    assert rest.seq == list(range(601, 1000)) and not rest.has_more
+
+
+def test_a_zoomed_window_comes_back_in_detail(filled: tuple[Store, int]) -> None:
+    store, run_id = filled
+    overview = store.read_points(run_id, max_points=100)
+    detail = store.read_points(run_id, after_seq=1000, before_seq=1101, max_points=200)
+    assert overview.downsampled and not detail.downsampled
+    assert detail.seq == list(range(1001, 1101))
+
+
 def test_unknown_run_reads_empty(store: Store) -> None:
     cols = store.read_points(12345, after_seq=7)
     assert cols.seq == [] and cols.total == 0 and cols.last_seq == 7

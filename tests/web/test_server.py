@@ -135,6 +135,42 @@ def test_downsampled_metrics_keep_the_extremes(server: Server) -> None:
         assert max(kept) == max(losses) and min(kept) == min(losses)
 
 
+def test_a_window_of_the_history_comes_back_whole(server: Server) -> None:
+    """What the dashboard asks for when someone zooms into a downsampled history."""
+    with server.api() as api:
+        run = api.post("/api/runs", json=spec(max_epochs=20)).json()
+        wait_status(api, run["id"], ("completed",))
+        window = api.get(
+            f"/api/runs/{run['id']}/metrics",
+            params={"after_seq": 100, "before_seq": 201, "max_points": 1000},
+        ).json()
+        assert window["seq"] == list(range(101, 201)) and not window["downsampled"]
+        full = api.get(f"/api/runs/{run['id']}/metrics").json()
+        assert window["values"]["train_loss"] == full["values"]["train_loss"][100:200]
+
+
+def test_csv_export_has_every_point_and_every_metric(server: Server) -> None:
+    with server.api() as api:
+        run = api.post("/api/runs", json=spec(max_epochs=3)).json()
+        wait_status(api, run["id"], ("completed",))
+        r = api.get(f"/api/runs/{run['id']}/metrics.csv")
+        assert r.status_code == 200 and r.headers["content-type"].startswith("text/csv")
+        assert "attachment" in r.headers["content-disposition"]
+        lines = r.text.splitlines()
+        header = lines[0].split(",")
+        full = api.get(f"/api/runs/{run['id']}/metrics").json()
+        assert header[:4] == ["seq", "iteration", "epoch", "wall_time"]
+        assert set(header[4:]) == set(full["values"]) and "test_accuracy" in header
+        assert len(lines) - 1 == len(full["seq"])
+        loss_col = header.index("train_loss")
+        losses = full["values"]["train_loss"]
+        for line, seq, loss in zip(lines[1:], full["seq"], losses, strict=True):
+            cells = line.split(",")
+            assert int(cells[0]) == seq
+            assert cells[loss_col] == ("" if loss is None else repr(float(loss)))
+        assert api.get("/api/runs/999999/metrics.csv").status_code == 404
+
+
 def test_slow_websocket_client_does_not_delay_a_fast_one(server: Server) -> None:
     with server.api() as api:
         run = api.post("/api/runs", json=spec(max_epochs=15, mini_batch_size=8)).json()
@@ -160,6 +196,7 @@ def test_openapi_documents_every_route(server: Server) -> None:
             "/api/runs/{run_id}/restart",
             "/api/runs/{run_id}/resume",
             "/api/runs/{run_id}/metrics",
+            "/api/runs/{run_id}/metrics.csv",
             "/api/runs/{run_id}/findings",
             "/api/schema/run-spec",
         ]:

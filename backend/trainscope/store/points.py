@@ -165,15 +165,22 @@ def _best_at(points: PointArrays, row: int) -> dict[str, Any]:
 
 
 def read_arrays(
-    conn: Connection, run_id: int, after_seq: int, limit: int | None
+    conn: Connection,
+    run_id: int,
+    after_seq: int,
+    limit: int | None,
+    before_seq: int | None = None,
 ) -> tuple[PointArrays, int, bool]:
-    """(points after `after_seq`, at most `limit` of them; how many there are in all; whether
-    `limit` left some out). Run inside one transaction: it may query twice."""
+    """(points after `after_seq` and before `before_seq`, at most `limit` of them; how many
+    there are in all; whether `limit` left some out). Run inside one transaction: it may query
+    twice."""
     where = (point_chunks.c.run_id == run_id) & (point_chunks.c.last_seq > after_seq)
+    if before_seq is not None:
+        where = where & (point_chunks.c.first_seq < before_seq)
     order = point_chunks.c.first_seq
     if limit is None:
         blobs = conn.execute(select(point_chunks.c.data).where(where).order_by(order)).scalars()
-        points = _after(_decode_all(blobs), after_seq)
+        points = _between(_decode_all(blobs), after_seq, before_seq)
         return points, len(points), False
 
     chunks = conn.execute(
@@ -196,7 +203,10 @@ def read_arrays(
         .where(where, point_chunks.c.first_seq <= chunks[needed - 1].first_seq)
         .order_by(order)
     ).scalars()
-    points = _after(_decode_all(blobs), after_seq)
+    points = _between(_decode_all(blobs), after_seq, before_seq)
+    # The chunks left unread lie wholly inside the window but the last one (ranges are
+    # disjoint and ordered), which may reach past before_seq: counted as a whole, total is an
+    # upper bound there. has_more is exact either way.
     total = len(points) + sum(c.n for c in chunks[needed:])
     return points.slice(0, limit), total, total > limit
 
@@ -205,9 +215,10 @@ def _decode_all(blobs: Any) -> PointArrays:
     return PointArrays.concat([decode_chunk(blob) for blob in blobs]).sorted_by_seq()
 
 
-def _after(points: PointArrays, after_seq: int) -> PointArrays:
+def _between(points: PointArrays, after_seq: int, before_seq: int | None) -> PointArrays:
     start = int(np.searchsorted(points.seq, after_seq, side="right"))
-    return points.slice(start, len(points))
+    end = len(points) if before_seq is None else int(np.searchsorted(points.seq, before_seq))
+    return points.slice(start, max(start, end))
 
 
 def chunk_stats(conn: Connection, run_id: int) -> list[tuple[int, int, int, bool]]:

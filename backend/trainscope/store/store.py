@@ -173,19 +173,21 @@ class Store:
         run_id: int,
         *,
         after_seq: int = 0,
+        before_seq: int | None = None,
         limit: int | None = None,
         max_points: int | None = None,
     ) -> PointColumns:
-        """Points with seq > `after_seq`, in seq order; at most `limit` of them (`has_more`
-        says whether some were left out). With `max_points`, downsampled: each metric's
-        minimum and maximum per bucket, every non-finite value, the first and the last point
-        — at most `max_points` rows plus those with non-finite values."""
+        """Points with seq > `after_seq` (and < `before_seq` when given), in seq order; at
+        most `limit` of them (`has_more` says whether some were left out). With `max_points`,
+        downsampled: each metric's minimum and maximum per bucket, every non-finite value, the
+        first and the last point — at most `max_points` rows plus those with non-finite
+        values."""
         if limit is not None and limit < 0:
             raise ValueError("limit must be >= 0")
         if max_points is not None and max_points < 2:
             raise ValueError("max_points must be >= 2 (the first and the last point)")
         with self._reader.begin() as conn:
-            arrays, total, has_more = read_arrays(conn, run_id, after_seq, limit)
+            arrays, total, has_more = read_arrays(conn, run_id, after_seq, limit, before_seq)
         downsampled = False
         if max_points is not None and len(arrays) > max_points:
             arrays = arrays.take(select_rows(arrays, max_points))

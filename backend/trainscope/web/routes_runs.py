@@ -6,9 +6,10 @@ from __future__ import annotations
 from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Body, Query, Response, status
-from fastapi.responses import JSONResponse
+from fastapi.responses import JSONResponse, StreamingResponse
 
 from trainscope.schemas.spec import RunSpec
+from trainscope.web.csv_export import points_csv
 from trainscope.web.state import RunsDep, StateDep
 
 router = APIRouter(prefix="/api/runs", tags=["runs"])
@@ -129,19 +130,43 @@ def get_metrics(
     state: StateDep,
     run_id: int,
     after_seq: Annotated[int, Query(ge=0)] = 0,
+    before_seq: Annotated[int | None, Query(ge=1)] = None,
     max_points: Annotated[int | None, Query(ge=10, le=1_000_000)] = None,
     limit: Annotated[int | None, Query(ge=1, le=1_000_000)] = None,
 ) -> JSONResponse:
     """Columns `seq`, `iteration`, `epoch`, `wall_time` and `values` (one list per metric, null
-    where a point lacks it). With `max_points`, downsampled keeping every bucket's minimum and
-    maximum and every non-finite value, so no spike or NaN is hidden. Non-finite numbers are
-    the strings "NaN", "Infinity", "-Infinity"."""
+    where a point lacks it), for the points with `after_seq` < seq (< `before_seq` when given:
+    the dashboard fetches the detail of a zoomed-in window of a downsampled history this way).
+    With `max_points`, downsampled keeping every bucket's minimum and maximum and every
+    non-finite value, so no spike or NaN is hidden. Non-finite numbers are the strings "NaN",
+    "Infinity", "-Infinity"."""
     runs.get(run_id)
     if max_points is not None:
-        cols = state.store.read_points(run_id, after_seq=after_seq, max_points=max_points)
+        cols = state.store.read_points(
+            run_id, after_seq=after_seq, before_seq=before_seq, max_points=max_points
+        )
     else:
-        cols = state.store.read_points(run_id, after_seq=after_seq, limit=limit)
+        cols = state.store.read_points(
+            run_id, after_seq=after_seq, before_seq=before_seq, limit=limit
+        )
     return JSONResponse(cols.to_json())
+
+
+@router.get(
+    "/{run_id}/metrics.csv",
+    summary="Every point as CSV",
+    response_class=StreamingResponse,
+    responses={200: {"content": {"text/csv": {}}}},
+)
+def get_metrics_csv(runs: RunsDep, state: StateDep, run_id: int) -> StreamingResponse:
+    """`seq,iteration,epoch,wall_time` and one column per metric, every stored point (never
+    downsampled); empty where a point lacks a metric; NaN, Infinity, -Infinity as such."""
+    run = runs.get(run_id)
+    return StreamingResponse(
+        points_csv(state.store, run_id, sorted(run.latest)),
+        media_type="text/csv",
+        headers={"Content-Disposition": f'attachment; filename="trainscope-run-{run_id}.csv"'},
+    )
 
 
 @router.get("/{run_id}/findings", summary="The doctor's findings")

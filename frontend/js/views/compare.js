@@ -1,7 +1,7 @@
 // Compare: runs' curves overlaid, and a table of only the spec fields that differ.
 
 import { api } from "../api.js";
-import { drawCompare, COLORS, rethemeAll } from "../charts.js";
+import { drawCompare, COLORS, plotlyReady } from "../charts.js";
 import { on } from "../state.js";
 import { h, runLabel, flatten, fmtValue } from "../format.js";
 
@@ -39,6 +39,7 @@ export async function mountCompare(main, { query }) {
     task: run.info?.task, ipe: run.progress?.iterations_per_epoch,
   }));
   const draw = () => drawCompare(chartEl, series, { xMode: xAxis.value });
+  await plotlyReady();
   draw();
   xAxis.addEventListener("change", draw);
 
@@ -69,6 +70,6 @@ export async function mountCompare(main, { query }) {
   if (!differing.length) {
     table.after(h("p", { class: "muted" }, ok.length > 1 ? "The runs' specs are identical (repeats: any difference is noise)." : "Select two or more runs to see what differs."));
   }
-  const off = on("theme", () => { draw(); rethemeAll([]); });
+  const off = on("theme", draw);
   return () => { off(); if (chartEl.data) Plotly.purge(chartEl); };
 }

@@ -1,26 +1,28 @@
 // The run page: live training-progress charts, info panel, actions, results.
 
-import { api, fetchAllPoints, columnsToPoints } from "../api.js";
+import { api } from "../api.js";
 import { RunStream } from "../live.js";
-import { RunCharts, drawConfusion, drawPredictions, rethemeAll } from "../charts.js";
+import { drawConfusion, drawPredictions, rethemeAll } from "../charts.js";
+import { DISPLAY_MAX, RunCharts } from "../run_charts.js";
 import { on } from "../state.js";
 import { h, runLabel, fmtNum, fmtDuration, fmtReason, FINAL, flatten, toNum } from "../format.js";
 import { buildSpecForm } from "./spec_form.js";
 import { schemaAndCatalog, formError } from "./new_run.js";
 
-const FULL_FETCH_MAX = 5000; // above this many points, load a downsampled history first
-
-function download(name, blob) {
-  const url = URL.createObjectURL(blob);
+function download(url, name) {
   const a = h("a", { href: url, download: name });
   document.body.append(a);
   a.click();
   a.remove();
-  setTimeout(() => URL.revokeObjectURL(url), 1000);
 }
 
 export async function mountRun(main, { id, navigate }) {
   const cleanups = [];
+  // The run and its history in parallel (and both while Plotly compiles): a run with up to
+  // DISPLAY_MAX points comes whole, a longer one downsampled to that many, keeping every
+  // bucket's extremes and every NaN; zooming in fetches the detail.
+  const history = api.metrics(id, { max_points: DISPLAY_MAX });
+  history.catch(() => {}); // awaited below; a failure there is reported on the page
   let run;
   try {
     run = await api.run(id);
@@ -88,17 +90,19 @@ export async function mountRun(main, { id, navigate }) {
   main.replaceChildren(page);
 
   const task = () => run.info?.task || (run.spec?.dataset?.name === "sine-forecast" ? "regression" : "classification");
-  let charts = new RunCharts({ acc: accEl, loss: lossEl, lr: lrEl }, { runId: id, task: task() });
+  const charts = new RunCharts({ acc: accEl, loss: lossEl, lr: lrEl },
+    { runId: id, task: task(), fetchDetail: (params) => api.metrics(id, params) });
   charts.setIterationsPerEpoch(run.progress?.iterations_per_epoch);
   let liveState = "connecting";
 
+  // data-points: rows held; data-drawn: rows every chart has drawn (they lag by the redraw budget).
   const syncAttrs = () => {
     const c = charts.cols;
     if (c.seq.length) page.dataset.lastSeq = String(c.seq[c.seq.length - 1]);
     page.dataset.points = String(c.seq.length);
-    renderInfo();
+    page.dataset.drawn = String(charts.drawnSize);
   };
-  charts.onFlush = syncAttrs;
+  charts.onDraw = syncAttrs;
 
   /* ---------- info panel ---------- */
   function lastValue(key) {
@@ -205,21 +209,15 @@ export async function mountRun(main, { id, navigate }) {
   /* ---------- points: history, then live ---------- */
   let lastSeq = 0;
   try {
-    if ((run.last_seq || 0) > FULL_FETCH_MAX) {
-      const cols = await api.metrics(id, { max_points: FULL_FETCH_MAX });
-      charts.load(columnsToPoints(cols));
-      lastSeq = cols.last_seq ?? (cols.seq.length ? cols.seq[cols.seq.length - 1] : 0);
-      if (cols.downsampled) {
-        notice.hidden = false;
-        notice.textContent = `Long history: ${cols.total} points shown downsampled to ${cols.seq.length} (every spike and NaN kept); new points are added in full.`;
-      }
-    } else {
-      const pts = await fetchAllPoints(id, 0);
-      charts.load(pts);
-      lastSeq = pts.length ? pts[pts.length - 1].seq : 0;
+    const cols = await history;
+    await charts.load(cols);
+    lastSeq = cols.last_seq ?? 0;
+    if (cols.downsampled) {
+      notice.hidden = false;
+      notice.textContent = `Long history: ${cols.total} points drawn downsampled to ${cols.seq.length} (every spike and NaN kept); zoom in for the detail. New points are added in full.`;
     }
   } catch (err) {
-    charts.load([]);
+    await charts.load({ seq: [], iteration: [], epoch: [], wall_time: [], values: {} }).catch(() => {});
     notice.hidden = false;
     notice.textContent = `Could not load the history: ${err.message}`;
   }
@@ -227,6 +225,12 @@ export async function mountRun(main, { id, navigate }) {
   page.dataset.lastSeq = String(lastSeq);
   renderHead();
   renderInfo();
+
+  // The info panel follows the points at most every 250 ms: rebuilding it per websocket batch
+  // would cost more than the charts.
+  let infoTimer = null;
+  const infoSoon = () => { if (!infoTimer) infoTimer = setTimeout(() => { infoTimer = null; renderInfo(); }, 250); };
+  cleanups.push(() => clearTimeout(infoTimer));
 
   const stream = new RunStream(id, lastSeq, {
     hello(r) {
@@ -238,6 +242,8 @@ export async function mountRun(main, { id, navigate }) {
       charts.append(pts);
       const last = pts[pts.length - 1];
       run.progress = { ...(run.progress || {}), iteration: last.iteration, epoch: last.epoch };
+      syncAttrs();
+      infoSoon();
     },
     status(msg) {
       run = msg.run ? { ...run, ...msg.run } : { ...run, status: msg.status, finish_reason: msg.finish_reason, message: msg.message };
@@ -291,9 +297,8 @@ export async function mountRun(main, { id, navigate }) {
     const child = await api.restart(id, {});
     navigate(`/runs/${child.id}`);
   }));
-  b.csv.addEventListener("click", () => {
-    download(`trainscope-run-${id}.csv`, new Blob([charts.csv()], { type: "text/csv" }));
-  });
+  // Every stored point, from the server (the page may hold a downsampled history).
+  b.csv.addEventListener("click", () => download(`/api/runs/${id}/metrics.csv`, `trainscope-run-${id}.csv`));
   b.png.addEventListener("click", () => Plotly.downloadImage(page.querySelector("[data-testid=chart-loss]"),
     { format: "png", filename: `trainscope-run-${id}-loss`, width: 1200, height: 500 })
     .then(() => Plotly.downloadImage(accEl, { format: "png", filename: `trainscope-run-${id}-accuracy`, width: 1200, height: 500 }))
@@ -367,8 +372,7 @@ export async function mountRun(main, { id, navigate }) {
 
   return () => {
     for (const fn of cleanups) fn();
-    charts.queue = [];
-    charts.purge();
+    charts.dispose();
     restartDialog.remove();
     deleteDialog.remove();
   };

@@ -1,0 +1,395 @@
+// The run page's training-progress charts: accuracy (or RMSE) above loss above learn rate,
+// sharing the x axis.
+//
+// Points are held in columns (`cols`) as they arrive; drawing is separate and budgeted. A chart
+// is redrawn (Plotly.extendTraces with what it has not drawn yet) at most one per animation
+// frame, and after a redraw that took d ms the next waits d / DUTY: on this kind of machine a
+// Plotly redraw costs 10-25 ms whatever it adds, so redrawing on every websocket batch would
+// spend every frame in Plotly (the first version did: 146 ms frames with one tab). Budgeted,
+// the page stays at 60 frames a second and the curves still move several times a second.
+
+import { toNum } from "./format.js";
+import { BASE_CONFIG, bandColor, cssVar, plotlyReady, themed } from "./plot_base.js";
+import { Smoother, lowerBound, minMaxIndices, pick } from "./series.js";
+
+// A chart drawn from scratch draws at most this many points per trace (min/max decimated);
+// the live path extends a trace until it holds twice as many, then draws it from scratch.
+export const DISPLAY_MAX = 5000;
+const DUTY = 0.05; // share of the main thread live redraws may take
+const MIN_GAP_MS = 50;
+const DETAIL_DELAY_MS = 250; // wait for the zoom to settle before fetching its detail
+const CHARTS = ["acc", "loss", "lr"];
+const X_TITLES = { iteration: "Iteration", epoch: "Epoch", time: "Time (s)" };
+
+function nonFiniteWord(v) {
+  if (Number.isNaN(v)) return "NaN";
+  return v > 0 ? "Infinity" : "-Infinity";
+}
+
+function emptyCols() { return { seq: [], it: [], ep: [], wt: [], values: {} }; }
+
+export class RunCharts {
+  /**
+   * els: {acc, loss, lr} divs. task: "classification" | "regression".
+   * fetchDetail(params) → columnar metrics body: used to fill in a zoomed-in window of a
+   * downsampled history (params: after_seq, before_seq, max_points).
+   */
+  constructor(els, { runId, task, fetchDetail = null }) {
+    this.els = els;
+    this.runId = runId;
+    this.regression = task === "regression";
+    this.metric = this.regression
+      ? { train: "train_rmse", val: "val_rmse", title: "RMSE", scale: 1 }
+      : { train: "train_accuracy", val: "val_accuracy", title: "Accuracy (%)", scale: 100 };
+    this.beta = 0.6;
+    this.xMode = "iteration";
+    this.logY = false;
+    this.ipe = null;
+    this.cols = emptyCols();
+    this.fetchDetail = fetchDetail;
+    this.downsampled = false; // some rows of the history are missing (a downsampled load)
+    this.drawn = false; // the first full draw happened
+    this.upTo = { acc: 0, loss: 0, lr: 0 }; // rows of `cols` each chart has drawn
+    this.traceLen = { acc: 0, loss: 0, lr: 0 }; // points in each chart's longest trace
+    this.bandsOf = { acc: 0, loss: 0, lr: 0 }; // epochs each chart's bands cover
+    this.parts = {};
+    this.turn = 0;
+    this.nextAt = 0;
+    this.pending = false;
+    this.disposed = false;
+    this.syncing = false;
+    this.detailTimer = null;
+    this.onDraw = null; // called after any chart drew
+  }
+
+  get size() { return this.cols.seq.length; }
+
+  /** Rows drawn in every chart. */
+  get drawnSize() { return Math.min(...CHARTS.map((k) => this.upTo[k])); }
+
+  setIterationsPerEpoch(ipe) {
+    if (ipe && ipe !== this.ipe) {
+      this.ipe = ipe;
+      if (this.drawn && this.xMode !== "time") this.redraw();
+    }
+  }
+
+  x(i) {
+    const c = this.cols;
+    if (this.xMode === "epoch") return this.ipe ? c.it[i] / this.ipe : c.ep[i];
+    if (this.xMode === "time") return c.wt[i] - c.wt[0];
+    return c.it[i];
+  }
+
+  /* ---------- holding points ---------- */
+
+  /** Append websocket points ({seq, iteration, epoch, wall_time, values}) to the columns. */
+  hold(points) {
+    const c = this.cols;
+    for (const p of points) {
+      const idx = c.seq.length;
+      c.seq.push(p.seq); c.it.push(p.iteration); c.ep.push(p.epoch); c.wt.push(p.wall_time);
+      for (const [k, v] of Object.entries(p.values)) {
+        if (!c.values[k]) c.values[k] = new Array(idx).fill(null);
+        c.values[k].push(toNum(v));
+      }
+      for (const arr of Object.values(c.values)) if (arr.length < idx + 1) arr.push(null);
+    }
+  }
+
+  /** Replace rows [from, to) of the columns with a columnar REST body's rows. */
+  spliceColumns(from, to, body) {
+    const c = this.cols;
+    const n = body.seq.length;
+    c.seq.splice(from, to - from, ...body.seq);
+    c.it.splice(from, to - from, ...body.iteration);
+    c.ep.splice(from, to - from, ...body.epoch);
+    c.wt.splice(from, to - from, ...body.wall_time);
+    const keys = new Set([...Object.keys(c.values), ...Object.keys(body.values || {})]);
+    for (const k of keys) {
+      if (!c.values[k]) c.values[k] = new Array(c.seq.length - n).fill(null);
+      const src = body.values?.[k];
+      const rows = src ? src.map(toNum) : new Array(n).fill(null);
+      c.values[k].splice(from, to - from, ...rows);
+    }
+  }
+
+  /** Draw a columnar REST body from scratch (waits for Plotly to finish loading). */
+  async load(body) {
+    this.cols = emptyCols();
+    this.spliceColumns(0, 0, body);
+    this.downsampled = Boolean(body.downsampled);
+    await plotlyReady();
+    if (!this.disposed) this.redraw();
+  }
+
+  /** Live points: held now, drawn within the redraw budget. */
+  append(points) {
+    this.hold(points);
+    if (this.drawn) this.schedule();
+  }
+
+  /* ---------- the redraw budget ---------- */
+
+  schedule() {
+    if (this.pending || this.disposed) return;
+    this.pending = true;
+    const go = () => requestAnimationFrame(() => this.tick());
+    const wait = this.nextAt - performance.now();
+    if (wait > 0) setTimeout(go, wait); else go();
+  }
+
+  /** One chart per frame; hidden tabs get no frames, so they draw nothing until shown. */
+  tick() {
+    this.pending = false;
+    if (this.disposed || !this.drawn) return;
+    const key = this.nextStale();
+    if (!key) return;
+    const t0 = performance.now();
+    try { this.drawNew(key); } catch (err) { console.error(err); } // eslint-disable-line no-console
+    const end = performance.now();
+    this.nextAt = end + Math.max(MIN_GAP_MS, (end - t0) / DUTY);
+    this.onDraw?.();
+    if (this.nextStale()) this.schedule();
+  }
+
+  nextStale() {
+    for (let j = 0; j < CHARTS.length; j++) {
+      const key = CHARTS[(this.turn + j) % CHARTS.length];
+      if (this.upTo[key] < this.size) {
+        this.turn = (this.turn + j + 1) % CHARTS.length;
+        return key;
+      }
+    }
+    return null;
+  }
+
+  /* ---------- drawing ---------- */
+
+  partKeys(key) {
+    const m = this.metric;
+    return key === "acc"
+      ? { train: m.train, val: m.val, scale: m.scale }
+      : { train: "train_loss", val: "val_loss", scale: 1 };
+  }
+
+  /** x/y of series `key` from row `start`; non-finite values go to `bad` (if given). */
+  series(start, key, scale, bad) {
+    const x = [], y = [];
+    const arr = this.cols.values[key];
+    if (!arr) return { x, y };
+    for (let i = start; i < arr.length; i++) {
+      const v = arr[i];
+      if (v === null) continue;
+      if (Number.isFinite(v)) { x.push(this.x(i)); y.push(v * scale); }
+      else if (bad) {
+        bad.x.push(this.x(i)); bad.y.push(1);
+        bad.text.push(`${nonFiniteWord(v)} ${key} at iteration ${this.cols.it[i]}`);
+      }
+    }
+    return { x, y };
+  }
+
+  /** A part's four traces' data from row `start`, continuing the part's smoother. */
+  partData(key, start) {
+    const { train: trainKey, val: valKey, scale } = this.partKeys(key);
+    const part = this.parts[key];
+    const bad = { x: [], y: [], text: [] };
+    const train = this.series(start, trainKey, scale, bad);
+    const val = this.series(start, valKey, scale, bad);
+    const sm = { x: train.x, y: train.y.map((v) => part.push(v)) };
+    return { train, sm, val, bad };
+  }
+
+  /** Extend `key`'s traces with the rows it has not drawn; from scratch when they grew long. */
+  drawNew(key) {
+    const start = this.upTo[key];
+    if (this.traceLen[key] + (this.size - start) > 2 * DISPLAY_MAX) { this.drawFull(key); return; }
+    const el = this.els[key];
+    if (key === "lr") {
+      const lr = this.series(start, "learn_rate", 1, null);
+      if (lr.x.length) Plotly.extendTraces(el, { x: [lr.x], y: [lr.y] }, [0]);
+      this.traceLen.lr += lr.x.length;
+    } else {
+      const d = this.partData(key, start);
+      if (d.train.x.length || d.val.x.length) {
+        Plotly.extendTraces(el, { x: [d.train.x, d.sm.x, d.val.x], y: [d.train.y, d.sm.y, d.val.y] },
+          [0, 1, 2]);
+      }
+      if (d.bad.x.length) Plotly.extendTraces(el, { x: [d.bad.x], y: [d.bad.y], text: [d.bad.text] }, [3]);
+      this.traceLen[key] += d.train.x.length;
+    }
+    this.upTo[key] = this.size;
+    if (this.maxEpoch() !== this.bandsOf[key]) {
+      this.bandsOf[key] = this.maxEpoch();
+      Plotly.relayout(el, { shapes: this.bands() });
+    }
+  }
+
+  /** Draw chart `key` from scratch, at most DISPLAY_MAX points per trace. */
+  drawFull(key) {
+    const el = this.els[key];
+    const shapes = this.bands();
+    if (key === "lr") {
+      const lr = this.series(0, "learn_rate", 1, null);
+      const idx = minMaxIndices(lr.y, DISPLAY_MAX);
+      Plotly.react(el, [{ type: "scatter", mode: "lines", name: "Learn rate", x: pick(lr.x, idx),
+        y: pick(lr.y, idx), line: { color: "#2ca58d", width: 1.5 } }],
+      { ...this.layout("Learn rate", { showX: true, logY: false, height: 150, shapes }),
+        showlegend: false }, BASE_CONFIG);
+      this.traceLen.lr = idx ? idx.length : lr.x.length;
+    } else {
+      this.parts[key] = new Smoother(this.beta);
+      const d = this.partData(key, 0);
+      const idx = minMaxIndices(d.train.y, DISPLAY_MAX);
+      d.train = { x: pick(d.train.x, idx), y: pick(d.train.y, idx) };
+      d.sm = { x: pick(d.sm.x, idx), y: pick(d.sm.y, idx) };
+      const acc = key === "acc";
+      const names = acc ? (this.regression ? "Training RMSE" : "Training accuracy") : "Training loss";
+      Plotly.react(el, this.traces(d, acc ? "#2f6fde" : "#e0663a", names),
+        this.layout(acc ? this.metric.title : "Loss",
+          { showX: false, logY: acc ? false : this.logY, height: 260, shapes }), BASE_CONFIG);
+      this.traceLen[key] = d.train.x.length;
+    }
+    this.upTo[key] = this.size;
+    this.bandsOf[key] = this.maxEpoch();
+  }
+
+  /** Every chart from scratch (first load, smoothing, x axis, theme, detail fetched). */
+  redraw() {
+    for (const key of CHARTS) this.drawFull(key);
+    if (!this.drawn) this.linkAxes();
+    this.drawn = true;
+    this.onDraw?.();
+  }
+
+  traces(d, color, names) {
+    return [
+      { type: "scatter", mode: "lines", name: `${names} (per iteration)`, x: d.train.x, y: d.train.y,
+        line: { color, width: 1 }, opacity: 0.3, hoverinfo: "x+y", showlegend: false },
+      { type: "scatter", mode: "lines", name: `${names} (smoothed)`, x: d.sm.x, y: d.sm.y,
+        line: { color, width: 2 } },
+      { type: "scatter", mode: "lines+markers", name: "Validation", x: d.val.x, y: d.val.y,
+        line: { color: cssVar("--val") || "#222", width: 1.5, dash: "dash" },
+        marker: { size: 6, color: cssVar("--val") || "#222" }, connectgaps: true },
+      { type: "scatter", mode: "markers", name: "NaN / Inf", x: d.bad.x, y: d.bad.y, yaxis: "y2",
+        text: d.bad.text, hovertemplate: "%{text}<extra></extra>",
+        marker: { symbol: "x", size: 11, color: "#d62728", line: { width: 2, color: "#d62728" } } },
+    ];
+  }
+
+  layout(ytitle, { showX, logY, height, shapes }) {
+    return themed({
+      uirevision: `run-${this.runId}-${this.xMode}`,
+      height,
+      margin: { l: 72, r: 16, t: 8, b: showX ? 40 : 20 },
+      showlegend: true,
+      legend: { orientation: "h", x: 1, xanchor: "right", y: 1.02, yanchor: "bottom",
+        bgcolor: "rgba(0,0,0,0)" },
+      hovermode: "x",
+      xaxis: { title: showX ? { text: X_TITLES[this.xMode] } : undefined, automargin: true },
+      // Fixed left margins (no automargin) keep the three charts' x axes aligned. From zero:
+      // a constant learn rate would otherwise get a range of ±nothing around its value.
+      yaxis: { title: { text: ytitle, standoff: 8 }, type: logY ? "log" : "linear", automargin: false,
+        exponentformat: "e", rangemode: ytitle === "Learn rate" ? "tozero" : "normal" },
+      yaxis2: { overlaying: "y", range: [0, 1.04], visible: false, fixedrange: true },
+      shapes,
+    });
+  }
+
+  /* ---------- zoom: shared x axis, detail of downsampled histories ---------- */
+
+  /** Zoom/pan on one chart's x axis is applied to the others: they share the x axis. */
+  linkAxes() {
+    const all = CHARTS.map((k) => this.els[k]);
+    for (const el of all) {
+      el.on("plotly_relayout", (ev) => {
+        if (this.syncing) return;
+        const upd = {};
+        if (ev["xaxis.autorange"]) upd["xaxis.autorange"] = true;
+        else if (ev["xaxis.range[0]"] !== undefined) {
+          upd["xaxis.range"] = [ev["xaxis.range[0]"], ev["xaxis.range[1]"]];
+        } else if (ev["xaxis.range"]) upd["xaxis.range"] = ev["xaxis.range"];
+        if (!Object.keys(upd).length) return;
+        this.syncing = true;
+        Promise.all(all.filter((o) => o !== el && o.data).map((o) => Plotly.relayout(o, upd)))
+          .finally(() => { this.syncing = false; });
+        if (upd["xaxis.range"] && this.downsampled && this.fetchDetail) {
+          clearTimeout(this.detailTimer);
+          this.detailTimer = setTimeout(() => this.loadDetail(upd["xaxis.range"].map(Number)), DETAIL_DELAY_MS);
+        }
+      });
+    }
+  }
+
+  /**
+   * Fill in the rows a downsampled history left out between x0 and x1: fetch that window
+   * (downsampled again only if it still holds more than DISPLAY_MAX points), splice it in, redraw.
+   */
+  async loadDetail([x0, x1]) {
+    const n = this.size;
+    if (!n || !(x1 > x0)) return;
+    const xs = Array.from({ length: n }, (_, i) => this.x(i));
+    const i0 = Math.max(0, lowerBound(xs, x0) - 1);
+    const i1 = Math.min(n - 1, lowerBound(xs, x1));
+    const c = this.cols;
+    const after = c.seq[i0], before = c.seq[i1];
+    if (before - after - 1 <= i1 - i0 - 1) return; // nothing missing in the window
+    let body;
+    try {
+      body = await this.fetchDetail({ after_seq: after, before_seq: before, max_points: DISPLAY_MAX });
+    } catch (err) {
+      console.warn("could not fetch the zoomed window's detail:", err.message); // eslint-disable-line no-console
+      return;
+    }
+    if (this.disposed) return;
+    // Rows may have arrived meanwhile (live points are appended): find the window again by seq.
+    const from = lowerBound(this.cols.seq, after + 1);
+    const to = lowerBound(this.cols.seq, before);
+    this.spliceColumns(from, to, body);
+    this.redraw();
+  }
+
+  /* ---------- epoch bands, controls ---------- */
+
+  maxEpoch() { const ep = this.cols.ep; return ep.length ? ep[ep.length - 1] : 0; }
+
+  /** Alternate epochs shaded: [start, end) of every even epoch, in the current x units. */
+  bands() {
+    const shapes = [];
+    const n = this.maxEpoch();
+    if (!n || n > 400) return shapes; // hundreds of bands are noise, not help
+    const c = this.cols;
+    const startOf = new Map();
+    if (this.xMode === "time" || !this.ipe) {
+      for (let i = 0; i < c.ep.length; i++) if (!startOf.has(c.ep[i])) startOf.set(c.ep[i], this.x(i));
+    }
+    const edge = (e) => { // x where epoch e starts
+      if (this.xMode === "epoch" && this.ipe) return e - 1;
+      if (this.xMode === "iteration" && this.ipe) return (e - 1) * this.ipe;
+      return startOf.get(e);
+    };
+    for (let e = 2; e <= n; e += 2) {
+      const x0 = edge(e);
+      let x1 = edge(e + 1);
+      if (x1 === undefined) x1 = this.size ? this.x(this.size - 1) : x0;
+      if (x0 === undefined) continue;
+      shapes.push({ type: "rect", xref: "x", yref: "paper", x0, x1, y0: 0, y1: 1,
+        fillcolor: bandColor(), line: { width: 0 }, layer: "below" });
+    }
+    return shapes;
+  }
+
+  setSmoothing(beta) { this.beta = beta; if (this.drawn) this.redraw(); }
+  setXMode(mode) { this.xMode = mode; if (this.drawn) this.redraw(); }
+  setLogY(on) {
+    this.logY = on;
+    if (this.drawn) Plotly.relayout(this.els.loss, { "yaxis.type": on ? "log" : "linear" });
+  }
+
+  dispose() {
+    this.disposed = true;
+    clearTimeout(this.detailTimer);
+    if (window.Plotly) for (const el of Object.values(this.els)) if (el && el.data) Plotly.purge(el);
+  }
+}
