@@ -117,6 +117,7 @@ FRAME_LOOP = """seconds => { window.__frameResult = null; new Promise(resolve =>
 TIMELINE = """() => {
   const nav = performance.getEntriesByType('navigation')[0];
   const out = {dom_content_loaded: Math.round(nav.domContentLoadedEventEnd)};
+  for (const m of performance.getEntriesByType('mark')) out[m.name] = Math.round(m.startTime);
   for (const r of performance.getEntriesByType('resource')) {
     const name = r.name.replace(location.origin, '');
     if (/plotly|main\\.js|\\/api\\/runs\\/\\d+(\\/metrics|\\?|$)/.test(name)) {

@@ -120,7 +120,11 @@ export class RunCharts {
     this.spliceColumns(0, 0, body);
     this.downsampled = Boolean(body.downsampled);
     await plotlyReady();
-    if (!this.disposed) this.redraw();
+    if (this.disposed) return;
+    // Marks for the browser benchmark (and anyone profiling): history held, charts drawn.
+    performance.mark("trainscope:history-held");
+    this.redraw();
+    performance.mark("trainscope:charts-drawn");
   }
 
   /** Live points: held now, drawn within the redraw budget. */

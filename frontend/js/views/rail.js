@@ -128,10 +128,22 @@ function updateCompare() {
 }
 
 let renderQueued = false;
+// Runs added, changed or deleted show in the next frame; progress alone (a stream of messages
+// while runs train) at most twice a second: redrawing the whole list per message costs frames.
+const PROGRESS_RENDER_MS = 500;
+let progressTimer = null;
+
 function scheduleRender() {
   if (renderQueued) return;
   renderQueued = true;
+  clearTimeout(progressTimer);
+  progressTimer = null;
   requestAnimationFrame(() => { renderQueued = false; render(); });
+}
+
+function scheduleProgressRender() {
+  if (renderQueued || progressTimer) return;
+  progressTimer = setTimeout(() => { progressTimer = null; scheduleRender(); }, PROGRESS_RENDER_MS);
 }
 
 export function setActiveRun(id) {
@@ -188,7 +200,7 @@ export function mountRail(root, navigate) {
       r.progress = m.progress; r.last_seq = m.last_seq;
       r.latest = { ...(r.latest || {}), ...(m.latest || {}) };
       if (m.best) r.best = m.best;
-      scheduleRender();
+      scheduleProgressRender();
     },
     deleted(id) { runs.delete(id); selected.delete(id); scheduleRender(); emit("deleted", id); },
     state(s) { connEl.className = `conn ${s}`; connEl.title = `run list: ${s}`; },
