@@ -35,7 +35,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import math
 import os
 import platform
 import statistics
@@ -54,11 +53,10 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))  # for tests.web.conftest (the real server) and tests.e2e
 
 from tests.e2e.conftest import CHROMIUM, CHROMIUM_ARGS, launch_chromium  # noqa: E402
+from tests.support import point, started, write_finished_run  # noqa: E402
 from tests.web.conftest import Server, free_port  # noqa: E402
 
-from trainscope.schemas.events import Event, Point, Started, Status  # noqa: E402
-from trainscope.schemas.spec import RunSpec  # noqa: E402
-from trainscope.store import Store, sqlite_url  # noqa: E402
+from trainscope.schemas.events import Event, Status  # noqa: E402
 
 RESULTS = Path(__file__).parent / "results"
 FIRST_CHART_GOAL_MS = 1000.0
@@ -133,79 +131,6 @@ POINTS_HELD = """() => {
 }"""
 
 
-def spec_json(name: str, max_epochs: int, **options: Any) -> dict[str, Any]:
-    spec = RunSpec.model_validate(
-        {
-            "name": name,
-            "dataset": {"name": "spirals", "num_samples": 600},
-            "model": {"preset": "mlp"},
-            "options": {
-                "max_epochs": max_epochs,
-                "mini_batch_size": 16,
-                "validation_frequency": 50,
-                "execution_environment": "cpu",
-                **options,
-            },
-        }
-    )
-    dumped: dict[str, Any] = spec.model_dump(mode="json")
-    return dumped
-
-
-def point(seq: int, per_epoch: int, wall_time: float) -> Point:
-    """Engine-shaped values: four metrics each iteration, validation every 50."""
-    values = {
-        "train_loss": 2.0 / math.sqrt(seq) + 0.05 * ((seq * 7919) % 13) / 13,
-        "train_accuracy": min(1.0, 0.1 + seq / 200_000 + 0.02 * ((seq * 31) % 7) / 7),
-        "learn_rate": 0.01,
-        "grad_norm": 1.0 + ((seq * 104729) % 17) / 10,
-    }
-    if seq % 50 == 0:
-        values["val_loss"] = 2.2 / math.sqrt(seq)
-        values["val_accuracy"] = min(1.0, 0.1 + seq / 220_000)
-    return Point(seq, seq, 1 + (seq - 1) // per_epoch, wall_time, values)
-
-
-def started(per_epoch: int, max_iterations: int) -> Started:
-    return Started(
-        device="cpu (synthetic)",
-        task="classification",
-        n_train=per_epoch * 16,
-        n_val=120,
-        n_test=120,
-        iterations_per_epoch=per_epoch,
-        max_iterations=max_iterations,
-        num_parameters=1000,
-        class_names=["0", "1"],
-    )
-
-
-# ---- 1. a 1,000,000-point run -----------------------------------------------------------------
-
-
-def write_big_run(data_dir: Path, n: int) -> tuple[int, float]:
-    """A finished run with `n` points, written through `Store.ingest`. (run id, seconds)."""
-    per_epoch = 1000
-    began = time.perf_counter()
-    store = Store.open(sqlite_url(data_dir))
-    try:
-        spec = spec_json("1M points", max_epochs=n // per_epoch)
-        run = store.create_run(spec, name="1M points", parent_id=None, group=None, tags=[])
-        store.ingest([(run.id, started(per_epoch, n))])
-        t0 = time.time() - n / 150
-        for first in range(1, n + 1, 1000):
-            batch: list[tuple[int, Event]] = [
-                (run.id, point(s, per_epoch, t0 + s / 150))
-                for s in range(first, min(n, first + 999) + 1)
-            ]
-            store.ingest(batch)
-        store.ingest([(run.id, Status("completed", "max-epochs", iteration=n))])
-        assert store.last_seq(run.id) == n
-    finally:
-        store.close()
-    return run.id, time.perf_counter() - began
-
-
 def load_once(page: Page, url: str) -> dict[str, Any]:
     page.add_init_script(FIRST_CHART_PROBE)
     metrics: list[str] = []
@@ -238,7 +163,7 @@ def big_run(pw: Playwright, n: int, warm_loads: int) -> dict[str, Any]:
         tempfile.TemporaryDirectory(prefix="trainscope-profile-") as profile,
     ):
         data_dir = Path(tmp)
-        run_id, write_s = write_big_run(data_dir, n)
+        run_id, write_s = write_finished_run(data_dir, n)
         print(f"{n:,} points written in {write_s:.1f} s", file=sys.stderr)
         server = Server(data_dir, env={"TRAINSCOPE_MAX_RUNS": "1"}).start()
         try:

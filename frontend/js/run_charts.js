@@ -59,6 +59,7 @@ export class RunCharts {
     this.disposed = false;
     this.syncing = false;
     this.detailTimer = null;
+    this.view = null; // the x range zoomed into, null when autoranged
     this.onDraw = null; // called after any chart drew
   }
 
@@ -230,13 +231,24 @@ export class RunCharts {
     }
   }
 
+  /** Indices of xs (ascending) to draw: all of them when they fit, else decimated, keeping
+   *  the zoomed-in window whole. */
+  drawIndices(xs, ys) {
+    let keep = null;
+    if (this.view) {
+      const k0 = lowerBound(xs, this.view[0]);
+      keep = [k0, Math.min(xs.length, lowerBound(xs, this.view[1]) + 1)];
+    }
+    return minMaxIndices(ys, DISPLAY_MAX, keep);
+  }
+
   /** Draw chart `key` from scratch, at most DISPLAY_MAX points per trace. */
   drawFull(key) {
     const el = this.els[key];
     const shapes = this.bands();
     if (key === "lr") {
       const lr = this.series(0, "learn_rate", 1, null);
-      const idx = minMaxIndices(lr.y, DISPLAY_MAX);
+      const idx = this.drawIndices(lr.x, lr.y);
       Plotly.react(el, [{ type: "scatter", mode: "lines", name: "Learn rate", x: pick(lr.x, idx),
         y: pick(lr.y, idx), line: { color: "#2ca58d", width: 1.5 } }],
       { ...this.layout("Learn rate", { showX: true, logY: false, height: 150, shapes }),
@@ -245,7 +257,7 @@ export class RunCharts {
     } else {
       this.parts[key] = new Smoother(this.beta);
       const d = this.partData(key, 0);
-      const idx = minMaxIndices(d.train.y, DISPLAY_MAX);
+      const idx = this.drawIndices(d.train.x, d.train.y);
       d.train = { x: pick(d.train.x, idx), y: pick(d.train.y, idx) };
       d.sm = { x: pick(d.sm.x, idx), y: pick(d.sm.y, idx) };
       const acc = key === "acc";
@@ -310,17 +322,18 @@ export class RunCharts {
       el.on("plotly_relayout", (ev) => {
         if (this.syncing) return;
         const upd = {};
-        if (ev["xaxis.autorange"]) upd["xaxis.autorange"] = true;
+        if (ev["xaxis.autorange"]) { upd["xaxis.autorange"] = true; this.view = null; }
         else if (ev["xaxis.range[0]"] !== undefined) {
           upd["xaxis.range"] = [ev["xaxis.range[0]"], ev["xaxis.range[1]"]];
         } else if (ev["xaxis.range"]) upd["xaxis.range"] = ev["xaxis.range"];
         if (!Object.keys(upd).length) return;
+        if (upd["xaxis.range"]) this.view = upd["xaxis.range"].map(Number);
         this.syncing = true;
         Promise.all(all.filter((o) => o !== el && o.data).map((o) => Plotly.relayout(o, upd)))
           .finally(() => { this.syncing = false; });
         if (upd["xaxis.range"] && this.downsampled && this.fetchDetail) {
           clearTimeout(this.detailTimer);
-          this.detailTimer = setTimeout(() => this.loadDetail(upd["xaxis.range"].map(Number)), DETAIL_DELAY_MS);
+          this.detailTimer = setTimeout(() => this.view && this.loadDetail(this.view), DETAIL_DELAY_MS);
         }
       });
     }
@@ -385,7 +398,7 @@ export class RunCharts {
   }
 
   setSmoothing(beta) { this.beta = beta; if (this.drawn) this.redraw(); }
-  setXMode(mode) { this.xMode = mode; if (this.drawn) this.redraw(); }
+  setXMode(mode) { this.xMode = mode; this.view = null; if (this.drawn) this.redraw(); }
   setLogY(on) {
     this.logY = on;
     if (this.drawn) Plotly.relayout(this.els.loss, { "yaxis.type": on ? "log" : "linear" });

@@ -12,33 +12,50 @@ export class Smoother {
   }
 }
 
-/**
- * Indices of `y` to draw when it has more than `budget` values: the minimum and the maximum of
- * each of budget/2 equal runs of indices (in index order), plus the last index. A spike stays a
- * spike and the envelope of a noisy curve keeps its width; what goes is what a screen of ~1000
- * pixels could not show anyway. Returns null when every index fits.
- */
-export function minMaxIndices(y, budget) {
-  const n = y.length;
-  if (n <= budget) return null;
-  const buckets = Math.max(1, Math.floor(budget / 2));
+/** Push the indices of the minimum and the maximum of each of `buckets` equal runs of
+ *  y[lo..hi) onto `out`, in index order. */
+function minMaxRuns(y, lo, hi, buckets, out) {
+  const n = hi - lo;
+  if (n <= 0) return;
+  if (n <= 2 * buckets) { for (let i = lo; i < hi; i++) out.push(i); return; }
   const size = n / buckets;
-  const keep = [];
   for (let b = 0; b < buckets; b++) {
-    const lo = Math.floor(b * size);
-    const hi = Math.min(n, Math.floor((b + 1) * size));
-    if (hi <= lo) continue;
-    let iMin = lo, iMax = lo;
-    for (let i = lo + 1; i < hi; i++) {
+    const s = lo + Math.floor(b * size);
+    const e = Math.min(hi, lo + Math.floor((b + 1) * size));
+    if (e <= s) continue;
+    let iMin = s, iMax = s;
+    for (let i = s + 1; i < e; i++) {
       if (y[i] < y[iMin]) iMin = i;
       if (y[i] > y[iMax]) iMax = i;
     }
-    if (iMin === iMax) keep.push(iMin);
-    else if (iMin < iMax) keep.push(iMin, iMax);
-    else keep.push(iMax, iMin);
+    if (iMin === iMax) out.push(iMin);
+    else if (iMin < iMax) out.push(iMin, iMax);
+    else out.push(iMax, iMin);
   }
-  if (keep[keep.length - 1] !== n - 1) keep.push(n - 1);
-  return keep;
+}
+
+/**
+ * Indices of `y` to draw when it has more than `budget` values: the minimum and the maximum of
+ * each of budget/2 equal runs of indices (in index order), plus the first and last index. A
+ * spike stays a spike and the envelope of a noisy curve keeps its width; what goes is what a
+ * screen of ~1000 pixels could not show anyway. `keep` = [k0, k1): indices kept whole (the
+ * window someone zoomed into) when they fit in half the budget; the rest shares the other
+ * half. Returns null when every index fits.
+ */
+export function minMaxIndices(y, budget, keep = null) {
+  const n = y.length;
+  if (n <= budget) return null;
+  const out = [0];
+  let [k0, k1] = keep || [0, 0];
+  if (k1 - k0 > budget / 2) { k0 = 0; k1 = 0; }
+  const rest = n - (k1 - k0);
+  const buckets = Math.max(1, Math.floor((budget - (k1 - k0)) / 2));
+  const before = Math.round(buckets * (k0 / Math.max(1, rest)));
+  minMaxRuns(y, 1, k0, Math.max(1, before), out);
+  for (let i = Math.max(1, k0); i < k1; i++) out.push(i);
+  minMaxRuns(y, Math.max(1, k1), n, Math.max(1, buckets - before), out);
+  if (out[out.length - 1] !== n - 1) out.push(n - 1);
+  return out;
 }
 
 /** arr at `idx` (or arr itself when idx is null). */

@@ -11,6 +11,7 @@ import httpx
 from playwright.sync_api import Locator, Page, expect
 
 from tests.e2e.conftest import Watch, screenshot, screenshot_path, wait_for
+from tests.support import write_finished_run
 from tests.web.conftest import Server, spec, wait_status
 
 FINAL = ("completed", "stopped", "diverged", "failed", "interrupted")
@@ -330,6 +331,52 @@ def test_the_page_keeps_working_across_a_server_restart(
         first.stop()
         if second is not None:
             second.stop()
+
+
+# ---- Long histories ----------------------------------------------------------------------------
+
+LOSS_XS_BETWEEN = """([lo, hi]) => {
+    const g = document.querySelector('[data-testid=chart-loss]');
+    const raw = g.data[0]; // the per-iteration training loss
+    return Array.from(raw.x, Number).filter(x => x >= lo && x <= hi);
+}"""
+
+
+def test_a_long_history_loads_downsampled_and_zooming_in_fetches_the_detail(
+    tmp_path_factory: Any, page: Page
+) -> None:
+    data_dir = tmp_path_factory.mktemp("long")
+    run_id, _ = write_finished_run(data_dir, 30_000, per_epoch=1000)
+    srv = Server(data_dir).start()
+    try:
+        page.goto(f"{srv.url}/runs/{run_id}")
+        expect(page.locator("[data-testid=notice]")).to_contain_text("downsampled")
+        points, last_seq = held(page)
+        assert points <= 5_100 and last_seq == 30_000
+        # Before the zoom, iterations 10,000..10,400 are only sparsely drawn.
+        assert len(page.evaluate(LOSS_XS_BETWEEN, [10_000, 10_400])) < 200
+        with page.expect_request(lambda r: "before_seq=" in r.url) as request:
+            # What a drag-to-zoom on the loss chart does.
+            page.evaluate(
+                """() => Plotly.relayout(document.querySelector('[data-testid=chart-loss]'),
+                    {'xaxis.range': [10000, 10400]})"""
+            )
+        assert "after_seq=" in request.value.url
+        window = wait_for(
+            lambda: page.evaluate(LOSS_XS_BETWEEN, [10_000, 10_400]),
+            lambda xs: len(xs) == 401,
+            15,
+            "every iteration of the zoomed window",
+        )
+        assert window == list(range(10_000, 10_401))
+        # The other charts follow the zoom: they share the x axis.
+        acc_range = page.evaluate(
+            "() => document.querySelector('[data-testid=chart-accuracy]').layout.xaxis.range"
+        )
+        assert [round(v) for v in acc_range] == [10_000, 10_400]
+    finally:
+        page.goto("about:blank")  # leave before the server goes, or the page reconnects
+        srv.stop()
 
 
 # ---- The rail, themes, keyboard -------------------------------------------------------------

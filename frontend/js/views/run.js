@@ -66,7 +66,7 @@ export async function mountRun(main, { id, navigate }) {
   const info = h("dl", { class: "info", "data-testid": "info-panel" });
   const findingsEl = h("section", { class: "findings", hidden: true });
   const resultsEl = h("section", { class: "results card", hidden: true });
-  const notice = h("div", { class: "notice", hidden: true, role: "status" });
+  const notice = h("div", { class: "notice", hidden: true, role: "status", "data-testid": "notice" });
 
   const page = h("div", { class: "page run-page", "data-testid": "run-page", "data-run-id": String(id),
     "data-last-seq": "0", "data-points": "0" },
