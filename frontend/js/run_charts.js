@@ -1,12 +1,13 @@
 // The run page's training-progress charts: accuracy (or RMSE) above loss above learn rate,
 // sharing the x axis.
 //
-// Points are held in columns (`cols`) as they arrive; drawing is separate and budgeted. A chart
-// is redrawn (Plotly.extendTraces with what it has not drawn yet) at most one per animation
-// frame, and after a redraw that took d ms the next waits d / DUTY: on this kind of machine a
-// Plotly redraw costs 10-25 ms whatever it adds, so redrawing on every websocket batch would
-// spend every frame in Plotly (the first version did: 146 ms frames with one tab). Budgeted,
-// the page stays at 60 frames a second and the curves still move several times a second.
+// Points are held in columns (`cols`) as they arrive; drawing is separate and budgeted. A round
+// of redraws extends the three charts (Plotly.extendTraces with the rows they have not drawn)
+// up to the same row, one chart per animation frame; after a round that took d ms the next
+// waits d / DUTY. On this kind of machine a Plotly redraw costs 10-25 ms whatever it adds, so
+// redrawing on every websocket batch would spend every frame in Plotly (the first version did:
+// 146 ms frames with one tab). Budgeted, the page stays at 60 frames a second and the curves
+// still move about once a second even with ten pages streaming on two cores.
 
 import { toNum } from "./format.js";
 import { BASE_CONFIG, bandColor, cssVar, plotlyReady, themed } from "./plot_base.js";
@@ -53,7 +54,7 @@ export class RunCharts {
     this.traceLen = { acc: 0, loss: 0, lr: 0 }; // points in each chart's longest trace
     this.bandsOf = { acc: 0, loss: 0, lr: 0 }; // epochs each chart's bands cover
     this.parts = {};
-    this.turn = 0;
+    this.round = null; // {end, keys}: the redraw round in progress
     this.nextAt = 0;
     this.pending = false;
     this.disposed = false;
@@ -148,25 +149,25 @@ export class RunCharts {
   tick() {
     this.pending = false;
     if (this.disposed || !this.drawn) return;
-    const key = this.nextStale();
-    if (!key) return;
-    const t0 = performance.now();
-    try { this.drawNew(key); } catch (err) { console.error(err); } // eslint-disable-line no-console
-    const end = performance.now();
-    this.nextAt = end + Math.max(MIN_GAP_MS, (end - t0) / DUTY);
-    this.onDraw?.();
-    if (this.nextStale()) this.schedule();
-  }
-
-  nextStale() {
-    for (let j = 0; j < CHARTS.length; j++) {
-      const key = CHARTS[(this.turn + j) % CHARTS.length];
-      if (this.upTo[key] < this.size) {
-        this.turn = (this.turn + j + 1) % CHARTS.length;
-        return key;
-      }
+    if (!this.round) {
+      const end = this.size;
+      const keys = CHARTS.filter((k) => this.upTo[k] < end);
+      if (!keys.length) return;
+      this.round = { end, keys, spent: 0 };
     }
-    return null;
+    const round = this.round;
+    const t0 = performance.now();
+    try { this.drawNew(round.keys.shift(), round.end); } catch (err) { console.error(err); } // eslint-disable-line no-console
+    round.spent += performance.now() - t0;
+    if (round.keys.length) { // the next chart in the next frame
+      this.pending = true;
+      requestAnimationFrame(() => this.tick());
+      return;
+    }
+    this.round = null;
+    this.nextAt = performance.now() + Math.max(MIN_GAP_MS, round.spent / DUTY);
+    this.onDraw?.();
+    if (this.drawnSize < this.size) this.schedule();
   }
 
   /* ---------- drawing ---------- */
@@ -178,12 +179,12 @@ export class RunCharts {
       : { train: "train_loss", val: "val_loss", scale: 1 };
   }
 
-  /** x/y of series `key` from row `start`; non-finite values go to `bad` (if given). */
-  series(start, key, scale, bad) {
+  /** x/y of series `key` over rows [start, end); non-finite values go to `bad` (if given). */
+  series(start, key, scale, bad, end = this.size) {
     const x = [], y = [];
     const arr = this.cols.values[key];
     if (!arr) return { x, y };
-    for (let i = start; i < arr.length; i++) {
+    for (let i = start; i < end; i++) {
       const v = arr[i];
       if (v === null) continue;
       if (Number.isFinite(v)) { x.push(this.x(i)); y.push(v * scale); }
@@ -195,28 +196,28 @@ export class RunCharts {
     return { x, y };
   }
 
-  /** A part's four traces' data from row `start`, continuing the part's smoother. */
-  partData(key, start) {
+  /** A part's four traces' data over rows [start, end), continuing the part's smoother. */
+  partData(key, start, end) {
     const { train: trainKey, val: valKey, scale } = this.partKeys(key);
     const part = this.parts[key];
     const bad = { x: [], y: [], text: [] };
-    const train = this.series(start, trainKey, scale, bad);
-    const val = this.series(start, valKey, scale, bad);
+    const train = this.series(start, trainKey, scale, bad, end);
+    const val = this.series(start, valKey, scale, bad, end);
     const sm = { x: train.x, y: train.y.map((v) => part.push(v)) };
     return { train, sm, val, bad };
   }
 
-  /** Extend `key`'s traces with the rows it has not drawn; from scratch when they grew long. */
-  drawNew(key) {
+  /** Extend `key`'s traces with rows [drawn, end); from scratch when they grew long. */
+  drawNew(key, end) {
     const start = this.upTo[key];
-    if (this.traceLen[key] + (this.size - start) > 2 * DISPLAY_MAX) { this.drawFull(key); return; }
+    if (this.traceLen[key] + (end - start) > 2 * DISPLAY_MAX) { this.drawFull(key, end); return; }
     const el = this.els[key];
     if (key === "lr") {
-      const lr = this.series(start, "learn_rate", 1, null);
+      const lr = this.series(start, "learn_rate", 1, null, end);
       if (lr.x.length) Plotly.extendTraces(el, { x: [lr.x], y: [lr.y] }, [0]);
       this.traceLen.lr += lr.x.length;
     } else {
-      const d = this.partData(key, start);
+      const d = this.partData(key, start, end);
       if (d.train.x.length || d.val.x.length) {
         Plotly.extendTraces(el, { x: [d.train.x, d.sm.x, d.val.x], y: [d.train.y, d.sm.y, d.val.y] },
           [0, 1, 2]);
@@ -224,7 +225,7 @@ export class RunCharts {
       if (d.bad.x.length) Plotly.extendTraces(el, { x: [d.bad.x], y: [d.bad.y], text: [d.bad.text] }, [3]);
       this.traceLen[key] += d.train.x.length;
     }
-    this.upTo[key] = this.size;
+    this.upTo[key] = end;
     if (this.maxEpoch() !== this.bandsOf[key]) {
       this.bandsOf[key] = this.maxEpoch();
       Plotly.relayout(el, { shapes: this.bands() });
@@ -242,12 +243,12 @@ export class RunCharts {
     return minMaxIndices(ys, DISPLAY_MAX, keep);
   }
 
-  /** Draw chart `key` from scratch, at most DISPLAY_MAX points per trace. */
-  drawFull(key) {
+  /** Draw chart `key` from scratch (rows [0, end)), at most DISPLAY_MAX points per trace. */
+  drawFull(key, end = this.size) {
     const el = this.els[key];
     const shapes = this.bands();
     if (key === "lr") {
-      const lr = this.series(0, "learn_rate", 1, null);
+      const lr = this.series(0, "learn_rate", 1, null, end);
       const idx = this.drawIndices(lr.x, lr.y);
       Plotly.react(el, [{ type: "scatter", mode: "lines", name: "Learn rate", x: pick(lr.x, idx),
         y: pick(lr.y, idx), line: { color: "#2ca58d", width: 1.5 } }],
@@ -256,7 +257,7 @@ export class RunCharts {
       this.traceLen.lr = idx ? idx.length : lr.x.length;
     } else {
       this.parts[key] = new Smoother(this.beta);
-      const d = this.partData(key, 0);
+      const d = this.partData(key, 0, end);
       const idx = this.drawIndices(d.train.x, d.train.y);
       d.train = { x: pick(d.train.x, idx), y: pick(d.train.y, idx) };
       d.sm = { x: pick(d.sm.x, idx), y: pick(d.sm.y, idx) };
@@ -267,12 +268,13 @@ export class RunCharts {
           { showX: false, logY: acc ? false : this.logY, height: 260, shapes }), BASE_CONFIG);
       this.traceLen[key] = d.train.x.length;
     }
-    this.upTo[key] = this.size;
+    this.upTo[key] = end;
     this.bandsOf[key] = this.maxEpoch();
   }
 
   /** Every chart from scratch (first load, smoothing, x axis, theme, detail fetched). */
   redraw() {
+    this.round = null;
     for (const key of CHARTS) this.drawFull(key);
     if (!this.drawn) this.linkAxes();
     this.drawn = true;
