@@ -261,7 +261,7 @@ def cmd_serve(args: argparse.Namespace) -> int:
     from trainscope.config import Settings
     from trainscope.web.app import create_app
 
-    overrides: dict[str, Any] = {}
+    overrides: dict[str, Any] = {"host": args.host}
     if args.data_dir:
         overrides["data_dir"] = Path(args.data_dir)
     settings = Settings(**overrides)
@@ -270,6 +270,13 @@ def cmd_serve(args: argparse.Namespace) -> int:
         f"(data in {settings.data_dir}, {settings.executor} workers)",
         file=sys.stderr,
     )
+    if settings.allowed_host_set() is None and not settings.api_token:
+        print(
+            f"WARNING: serving on {args.host} with no API token: anyone who can reach this "
+            "machine can start runs and read every run. Set TRAINSCOPE_API_TOKEN "
+            "(see docs/security.md).",
+            file=sys.stderr,
+        )
     uvicorn.run(create_app(settings), host=args.host, port=args.port, log_level=args.log_level)
     return EXIT_OK
 
@@ -279,7 +286,7 @@ def cmd_submit(args: argparse.Namespace) -> int:
 
     from trainscope.remote import FINAL, SubmitError, follow, submit
 
-    token = os.environ.get("TRAINSCOPE_API_TOKEN")
+    token = args.token or os.environ.get("TRAINSCOPE_API_TOKEN")
     try:
         run = submit(Path(args.spec), args.url, token)
         print(f"run {run['id']} {run['status']}: {args.url.rstrip('/')}/runs/{run['id']}")
@@ -329,6 +336,9 @@ def build_parser() -> argparse.ArgumentParser:
     m.add_argument("spec", help="run spec JSON file")
     m.add_argument("--url", default="http://127.0.0.1:8000", help="the server")
     m.add_argument("--follow", "-f", action="store_true", help="print progress until it ends")
+    m.add_argument(
+        "--token", help="the server's API token (default: $TRAINSCOPE_API_TOKEN)", default=None
+    )
     m.set_defaults(func=cmd_submit)
     return parser
 

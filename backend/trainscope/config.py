@@ -24,12 +24,45 @@ class Settings(BaseSettings):
     max_runs: int = Field(1, ge=1, description="Concurrent runs on CPU (one per GPU otherwise).")
     max_body_bytes: int = Field(1_000_000, ge=1_000, description="Largest accepted request body.")
     stop_grace_s: float = Field(10.0, gt=0, description="Seconds a stopping run gets to end.")
+    # Security and limits (docs/security.md).
+    host: str = Field("127.0.0.1", description="The interface served (set by `serve --host`).")
+    allowed_hosts: str | None = Field(
+        None,
+        description="Comma-separated Host names answered; default: loopback names when bound "
+        "to a loopback address (no DNS rebinding), any name otherwise.",
+    )
+    cors_origins: str = Field(
+        "", description="Comma-separated origins whose pages may call the API; none by default."
+    )
+    runs_per_minute: int = Field(60, ge=1, description="Runs one client may start per minute.")
+    max_queued_runs: int = Field(100, ge=1, description="Runs waiting for a worker, at most.")
+    max_epoch_samples: float = Field(
+        1e10, gt=0, description="Ceiling on max_epochs × training samples of a run."
+    )
+    max_upload_bytes: int = Field(200_000_000, ge=1_000, description="Largest dataset upload.")
+    allow_local_files: bool = Field(
+        False,
+        description="Let runs created over the API read any file of the server's (a 'file' "
+        "dataset's path); otherwise only uploaded datasets (POST /api/datasets).",
+    )
 
     def resolved_database_url(self) -> str:
         """TRAINSCOPE_DATABASE_URL, or SQLite in the data directory."""
         if self.database_url:
             return self.database_url
         return f"sqlite:///{(self.data_dir / 'trainscope.db').resolve()}"
+
+    def cors_origin_list(self) -> list[str]:
+        return [o.strip() for o in self.cors_origins.split(",") if o.strip()]
+
+    def allowed_host_set(self) -> frozenset[str] | None:
+        """Host names answered; None for any."""
+        if self.allowed_hosts is not None:
+            names = frozenset(h.strip().lower() for h in self.allowed_hosts.split(",") if h.strip())
+            return None if "*" in names else names
+        if self.host in ("127.0.0.1", "localhost", "::1") or self.host.startswith("127."):
+            return frozenset({"127.0.0.1", "localhost", "::1", "[::1]", self.host})
+        return None
 
     def run_dir(self, run_id: int) -> Path:
         return self.data_dir / "runs" / str(run_id)

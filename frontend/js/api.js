@@ -21,6 +21,11 @@ async function request(method, path, body) {
   } catch (err) {
     throw new ApiError(0, `cannot reach the server (${err.message})`, null);
   }
+  if (resp.status === 401) {
+    // The server has an API token and this browser is not signed in (or the token changed).
+    location.assign(`/login?next=${encodeURIComponent(location.pathname + location.search)}`);
+    throw new ApiError(401, "sign in first", null);
+  }
   if (resp.status === 204) return null;
   let data = null;
   const text = await resp.text();

@@ -379,6 +379,34 @@ def test_a_long_history_loads_downsampled_and_zooming_in_fetches_the_detail(
         srv.stop()
 
 
+# ---- Sign-in ---------------------------------------------------------------------------------
+
+
+def test_with_a_token_the_browser_signs_in_then_works_as_usual(
+    tmp_path_factory: Any, page: Page, watch: Watch
+) -> None:
+    # The wrong token's answer is a 401, which Chromium logs.
+    watch.allow(r"status of 401 \(Unauthorized\) \(http://127\.0\.0\.1:\d+/login\)")
+    srv = Server(
+        tmp_path_factory.mktemp("token"), env={"TRAINSCOPE_API_TOKEN": "e2e-secret"}
+    ).start(wait_workers=False)
+    try:
+        page.goto(f"{srv.url}/runs/new")
+        expect(page).to_have_url(re.compile(r"/login\?next=%2Fruns%2Fnew$"))
+        page.locator("#token").fill("not it")
+        page.locator("[data-testid=login-form] button").click()
+        expect(page.locator("[role=alert]")).to_contain_text("Wrong token")
+        page.locator("#token").fill("e2e-secret")
+        page.locator("[data-testid=login-form] button").click()
+        # Back where it was going, with the form built from the (guarded) schema and a live rail.
+        expect(page).to_have_url(re.compile(r"/runs/new$"))
+        expect(page.locator('[data-field="options.initial_learn_rate"]')).to_be_visible()
+        expect(page.locator("[data-testid=run-list]")).to_be_visible()
+    finally:
+        page.goto("about:blank")
+        srv.stop()
+
+
 # ---- The rail, themes, keyboard -------------------------------------------------------------
 
 

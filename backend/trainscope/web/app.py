@@ -11,6 +11,7 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
 from fastapi import FastAPI
+from fastapi.middleware.cors import CORSMiddleware
 
 from trainscope import __version__
 from trainscope.config import Settings
@@ -21,6 +22,13 @@ from trainscope.store import Store
 from trainscope.web import routes_meta, routes_runs, ws
 from trainscope.web.errors import BodyLimit, install_error_handlers
 from trainscope.web.frontend import mount_frontend
+from trainscope.web.security import (
+    HostCheck,
+    OriginCheck,
+    SecurityHeaders,
+    TokenAuth,
+    login_router,
+)
 from trainscope.web.service import RunService
 from trainscope.web.state import AppState
 
@@ -85,8 +93,27 @@ def create_app(settings: Settings, executor: Executor | None = None) -> FastAPI:
         description=DESCRIPTION,
         lifespan=lifespan,
     )
-    app.add_middleware(BodyLimit, max_bytes=settings.max_body_bytes)
+    # Innermost first: the last added sees a request first (docs/security.md).
+    app.add_middleware(
+        BodyLimit,
+        max_bytes=settings.max_body_bytes,
+        larger={"/api/datasets": settings.max_upload_bytes},
+    )
+    if settings.api_token:
+        app.add_middleware(TokenAuth, token=settings.api_token)
+    app.add_middleware(OriginCheck, allowed_origins=settings.cors_origin_list())
+    if settings.cors_origin_list():
+        # Outside the token check: a preflight carries no credentials.
+        app.add_middleware(
+            CORSMiddleware,
+            allow_origins=settings.cors_origin_list(),
+            allow_methods=["GET", "POST", "DELETE"],
+            allow_headers=["Authorization", "Content-Type"],
+        )
+    app.add_middleware(HostCheck, allowed=settings.allowed_host_set())
+    app.add_middleware(SecurityHeaders)
     install_error_handlers(app)
+    app.include_router(login_router(settings.api_token))
     app.include_router(routes_meta.router)
     app.include_router(routes_runs.router)
     app.include_router(ws.router)
