@@ -4,12 +4,20 @@ The executor calls `Pipeline.handle` from its reader thread with batches of `(ru
 under load batches grow (one transaction, one chunk per run), when idle they are single events
 (lowest latency). A client is never shown a point that a restart would lose, because only what
 `Store.ingest` returned as persisted is published.
+
+When the store refuses a batch (the database locked by another process past its busy timeout,
+the disk full), the runs in it fail with the store's reason rather than train on unrecorded:
+their watchers are told at once, the executor is asked to stop them (`handle` returns their
+ids), and their later events are dropped, but for the final status, which is recorded as that
+failure. The server itself carries on.
 """
 
 from __future__ import annotations
 
 import json
 import logging
+import threading
+import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
@@ -19,6 +27,9 @@ from trainscope.schemas.events import Artefact, Event, Point, Started, Status
 from trainscope.store import Store, json_safe
 
 log = logging.getLogger("trainscope.pipeline")
+
+# How often a failure the store refused to record (disk full) is tried again.
+RECORD_RETRY_S = 1.0
 
 
 @dataclass(frozen=True, slots=True)
@@ -40,6 +51,24 @@ def encode_point(p: Point) -> EncodedPoint:
     return EncodedPoint(p.seq, json.dumps(body, allow_nan=False, separators=(",", ":")))
 
 
+def describe_store_error(exc: BaseException) -> str:
+    """The driver's own words ("database is locked", "database or disk is full") and its type.
+
+    SQLAlchemy wraps the driver's exception in one whose text adds the SQL statement and a
+    link; a person reading a run's status can act on the driver's first line, not on those.
+    """
+    orig = getattr(exc, "orig", None)
+    cause = orig if isinstance(orig, BaseException) else exc
+    lines = str(cause).strip().splitlines()
+    kind = type(cause)
+    name = (
+        kind.__qualname__
+        if kind.__module__ == "builtins"
+        else f"{kind.__module__}.{kind.__qualname__}"
+    )
+    return f"{lines[0] if lines else 'no message'} ({name})"
+
+
 class Pipeline:
     def __init__(self, store: Store, hub: Hub) -> None:
         self.store = store
@@ -48,20 +77,149 @@ class Pipeline:
         # is recorded as interrupted (resumable), not as stopped by a person.
         self.shutting_down = False
         self.listeners: list[Callable[[int, Event], None]] = []
+        # Runs failed because the store refused their events, with the reason, until their
+        # final status has been recorded. Only the executor's thread (handle) touches it.
+        self._unstorable: dict[int, str] = {}
+        # Failures the store refused to record too, (reason, when), retried by _retrier until
+        # it takes writes again: else such a run would read `running` until the next start.
+        self._unrecorded: dict[int, tuple[str, float]] = {}
+        self._unrecorded_lock = threading.Lock()
+        self._retrier: threading.Thread | None = None
 
-    def handle(self, batch: list[tuple[int, Event]]) -> None:
+    def handle(self, batch: list[tuple[int, Event]]) -> set[int]:
+        """Persist, then publish, a batch of worker events. Returns the runs the executor must
+        stop: those whose events the store refused (their status says why)."""
         if self.shutting_down:
             batch = [(rid, self._as_interrupted(e)) for rid, e in batch]
+        if self._unstorable:
+            batch, ended = self._after_failure(batch)
+        else:
+            ended = []
         try:
             persisted = self.store.ingest(batch)
-        except Exception:
+        except Exception as exc:
             # The store is the source of truth: what it did not take is not published.
             log.exception("persisting %d events failed", len(batch))
-            return
+            return self._fail_unstorable(batch, exc)
+        for run_id in ended:
+            self._unstorable.pop(run_id, None)
         self.publish(persisted)
         for run_id, event in persisted:
             for listener in self.listeners:
                 listener(run_id, event)
+        return set()
+
+    def _fail_unstorable(self, batch: list[tuple[int, Event]], exc: Exception) -> set[int]:
+        """The store refused `batch`: fail its runs with the store's reason. Returns those whose
+        worker is still training them, for the executor to stop.
+
+        Failing is the honest outcome: a run that trained on would show points a restart loses
+        (or none at all) and, with its final status unrecorded, would read `running` forever.
+        """
+        reason = f"could not store points: {describe_store_error(exc)}"
+        # A status in the batch was the run's last word: its worker is done with it already.
+        over = {rid for rid, event in batch if isinstance(event, Status)}
+        to_stop: set[int] = set()
+        for run_id in dict.fromkeys(rid for rid, _ in batch):  # each run once, in order
+            if run_id not in self._unstorable:
+                self._announce_failure(run_id, reason)
+            if run_id in over:
+                # No later status will come to carry the failure into the store: write it now.
+                self._record_failure(run_id, self._unstorable.pop(run_id, reason))
+            else:
+                # Recorded when its stopped worker's final status arrives (see _after_failure):
+                # not before, or the store would call `failed` a run its worker still trains,
+                # and a resume asked for in between would find it busy.
+                self._unstorable.setdefault(run_id, reason)
+                to_stop.add(run_id)
+        return to_stop
+
+    def _announce_failure(self, run_id: int, reason: str) -> None:
+        """Tell the run's watchers now: recording it may wait for the lock that failed it."""
+        log.error("run %d failed: %s", run_id, reason)
+        try:
+            # Reads still work when writes fail (WAL: a writer's lock never blocks readers).
+            run = self.store.get_run(run_id)
+        except Exception:
+            log.exception("reading run %d failed", run_id)
+            return
+        if run is None:
+            return
+        run_json = {**run.to_json(), "status": "failed", "finish_reason": None, "message": reason}
+        status: Message = {
+            "type": "status",
+            "status": "failed",
+            "finish_reason": None,
+            "message": reason,
+            "run": run_json,
+        }
+        self.hub.publish({run_id: [status]}, [{"type": "run", "run": run_json}])
+
+    def _record_failure(self, run_id: int, reason: str) -> None:
+        failed_at = time.time()
+        error = self._try_record(run_id, reason, failed_at)
+        if error is None:
+            return
+        # The store still refuses (disk full). Watchers were told; keep trying in the
+        # background, so that the record says `failed` as soon as the store takes writes.
+        log.error("recording the failure of run %d failed too; retrying", run_id, exc_info=error)
+        with self._unrecorded_lock:
+            self._unrecorded[run_id] = (reason, failed_at)
+            if self._retrier is None:
+                self._retrier = threading.Thread(
+                    target=self._retry_records, name="trainscope-record-retry", daemon=True
+                )
+                self._retrier.start()
+
+    def _try_record(self, run_id: int, reason: str, failed_at: float) -> Exception | None:
+        """Write the run's failure; what the store raised when it refused."""
+        try:
+            self.store.update_run(
+                run_id, status="failed", finish_reason=None, message=reason, ended_at=failed_at
+            )
+        except Exception as exc:
+            return exc
+        return None
+
+    def _retry_records(self) -> None:
+        """On its own thread (the executor's must not wait on it): retry every RECORD_RETRY_S
+        until every refused failure is recorded, or the server shuts down (the next start then
+        marks such runs interrupted)."""
+        while True:
+            time.sleep(RECORD_RETRY_S)
+            with self._unrecorded_lock:
+                pending = dict(self._unrecorded)
+                if not pending or self.shutting_down:
+                    self._retrier = None
+                    return
+            for run_id, (reason, failed_at) in pending.items():
+                if self._try_record(run_id, reason, failed_at) is None:
+                    log.info("recorded the failure of run %d at last", run_id)
+                    with self._unrecorded_lock:
+                        self._unrecorded.pop(run_id, None)
+
+    def _after_failure(
+        self, batch: list[tuple[int, Event]]
+    ) -> tuple[list[tuple[int, Event]], list[int]]:
+        """Events of runs that failed for the store, as the store should see them: the final
+        status becomes that failure; points, checkpoints and artefacts that came after the
+        failure are dropped (the curve ends where the store stopped taking it, and a resume
+        picks a checkpoint that leaves no gap). Also returns the runs whose status it was."""
+        out: list[tuple[int, Event]] = []
+        ended: list[int] = []
+        for item in batch:
+            run_id, event = item
+            reason = self._unstorable.get(run_id)
+            if reason is None:
+                out.append(item)
+            elif isinstance(event, Status):
+                out.append((run_id, Status("failed", message=reason, iteration=event.iteration)))
+                ended.append(run_id)
+            elif isinstance(event, Started):
+                # A new attempt (resumed): the executor starts one only after the last ended.
+                self._unstorable.pop(run_id)
+                out.append(item)
+        return out, ended
 
     @staticmethod
     def _as_interrupted(event: Event) -> Event:

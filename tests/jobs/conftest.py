@@ -44,13 +44,17 @@ class Collector:
         self._cond = threading.Condition()
         self.log: list[tuple[float, int, Event]] = []
         self.threads: set[int] = set()
+        # Runs whose events this on_events "could not store": it asks the executor to stop
+        # them, as the pipeline does when the database refuses a batch.
+        self.refuse: set[int] = set()
 
-    def __call__(self, batch: list[tuple[int, Event]]) -> None:
+    def __call__(self, batch: list[tuple[int, Event]]) -> set[int]:
         now = time.monotonic()
         with self._cond:
             self.threads.add(threading.get_ident())
             self.log.extend((now, run_id, event) for run_id, event in batch)
             self._cond.notify_all()
+            return {run_id for run_id, _ in batch if run_id in self.refuse}
 
     def events(self, run_id: int, since: int = 0) -> list[Event]:
         """The run's events, from position `since` of the log on."""

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import json
 import os
 import signal
 import time
@@ -166,13 +167,18 @@ def test_a_worker_killed_mid_run_fails_that_run_and_is_replaced(
     idle: Fixture, make_job: MakeJob
 ) -> None:
     executor, collector = idle
-    job = make_job(spec_json(**LONG))
+    # One sample per mini-batch: the first epoch (and its checkpoint) is seconds away.
+    long_epoch = json.loads(spec_json(mini_batch_size=1, **LONG))
+    long_epoch["dataset"]["num_samples"] = 3000
+    job = make_job(json.dumps(long_epoch))
     executor.submit(job)
     collector.wait_point(job.run_id)
     pid = pid_of(executor)
     os.kill(pid, signal.SIGKILL)
 
     status = collector.wait_status(job.run_id, timeout=10)
+    assert not (Path(job.run_dir) / "checkpoint.pt").exists()
+    # Nothing to resume from: the run failed (restart it).
     assert status.status == "failed"
     assert status.message is not None
     assert status.message.startswith("worker process died (exit code -9)"), status.message
@@ -182,6 +188,54 @@ def test_a_worker_killed_mid_run_fails_that_run_and_is_replaced(
     executor.submit(after)  # waits in the queue while the replacement warms up
     assert collector.wait_status(after.run_id, timeout=60).status == "completed"
     assert pid_of(executor) != pid
+
+
+def test_a_worker_killed_after_a_checkpoint_leaves_its_run_interrupted_and_resumable(
+    idle: Fixture, make_job: MakeJob
+) -> None:
+    executor, collector = idle
+    job = make_job(spec_json(max_epochs=200))  # 1200 iterations, a checkpoint every 6
+    executor.submit(job)
+    collector.wait_for(
+        lambda: any(isinstance(e, CheckpointSaved) for e in collector.events(job.run_id)),
+        60,
+        "the first checkpoint",
+    )
+    os.kill(pid_of(executor), signal.SIGKILL)
+
+    status = collector.wait_status(job.run_id, timeout=10)
+    assert status.status == "interrupted", status
+    assert status.message is not None
+    assert status.message.startswith("worker process died (exit code -9)"), status.message
+    assert status.message.endswith("resume continues from its checkpoint")
+    saved = [e for e in collector.events(job.run_id) if isinstance(e, CheckpointSaved)]
+
+    mark = len(collector)
+    executor.submit(Job(job.run_id, job.spec_json, job.run_dir, job.data_dir, resume=True))
+    resumed = collector.wait_status(job.run_id, timeout=60, since=mark)
+    assert resumed.status == "completed", resumed
+    events = collector.events(job.run_id, since=mark)
+    assert isinstance(events[0], Started)
+    # From the last checkpoint the server heard of (or a later one written as it died).
+    assert events[0].resumed_from_iteration >= saved[-1].iteration > 0
+    first = next(e for e in events if isinstance(e, Point))
+    assert first.iteration == events[0].resumed_from_iteration + 1
+
+
+def test_a_run_whose_events_on_events_refuses_is_stopped(idle: Fixture, make_job: MakeJob) -> None:
+    executor, collector = idle
+    job = make_job(spec_json(**LONG))
+    collector.refuse.add(job.run_id)  # as when the database refuses every batch of the run
+    executor.submit(job)
+    status = collector.wait_status(job.run_id, timeout=10)
+    assert status.status == "stopped" and status.message == "stopped on request"
+
+
+def test_the_server_looks_for_the_checkpoint_file_the_engine_writes() -> None:
+    from trainscope.engine.checkpoint import CHECKPOINT_NAME as ENGINE_NAME
+    from trainscope.jobs.slot import CHECKPOINT_NAME
+
+    assert CHECKPOINT_NAME == ENGINE_NAME
 
 
 def test_a_worker_that_ignores_a_stop_is_killed_after_the_grace_period(

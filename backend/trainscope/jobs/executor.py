@@ -3,7 +3,8 @@
 An executor owns worker processes (or Ray tasks) and nothing else: it knows jobs and run ids,
 not the store or the hub. Everything it learns about runs comes out through one callback,
 `on_events(batch)`, called from one executor thread, with each run's events in the order its
-worker emitted them. That callback is the pipeline's entry point (persist, then publish).
+worker emitted them. That callback is the pipeline's entry point (persist, then publish); it
+returns the ids of runs to stop (those whose events it could not store), or None.
 
 A Ray executor fits the same shape: `submit` becomes a Ray task with `num_gpus` running
 `worker.run_job` with an `Outbox` whose `send` puts batches on a Ray queue; one executor thread
@@ -12,13 +13,14 @@ drains that queue into `on_events`; `stop` sets a flag the task polls through an
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from typing import Protocol, TypedDict
 
 from trainscope.jobs.job import Job
 from trainscope.jobs.messages import RunEvent
 
-OnEvents = Callable[[list[RunEvent]], None]
+# Returns the runs to stop gracefully: the pipeline's store refused their events.
+OnEvents = Callable[[list[RunEvent]], Iterable[int] | None]
 
 # The message of the status a queued run gets when it is stopped before a worker took it.
 STOPPED_BEFORE_START = "stopped before it started"

@@ -32,7 +32,7 @@ from trainscope.jobs.executor import (
 from trainscope.jobs.gpus import count_gpus
 from trainscope.jobs.job import Job
 from trainscope.jobs.messages import Control, JobDone, RunEvent, WorkerBroken, WorkerReady
-from trainscope.jobs.slot import Slot, died_message
+from trainscope.jobs.slot import Slot, died_status
 from trainscope.jobs.worker import NO_RUN
 from trainscope.schemas.events import Status
 
@@ -245,11 +245,16 @@ class LocalExecutor:
             pass
 
     def _deliver(self, out: list[RunEvent]) -> None:
+        """Outside the lock: on_events may take a while (the database's busy timeout)."""
         assert self._on_events is not None
         try:
-            self._on_events(out)
+            to_stop = self._on_events(out)
         except Exception:
             log.exception("on_events failed; %d events of this batch are lost", len(out))
+            return
+        # Runs whose events could not be stored: they have failed, training on is waste.
+        for run_id in to_stop or ():
+            self.stop(run_id)
 
     def _add_slots(self, total: int) -> None:
         new = [
@@ -309,7 +314,7 @@ class LocalExecutor:
             if killed_for is not None:
                 status = Status("stopped", message=killed_for)
             else:
-                status = Status("failed", message=died_message(code))
+                status = died_status(slot.run, code)
             out.append((slot.run.run_id, status))
         slot.run, slot.run_ended = None, False
         if self._closing:

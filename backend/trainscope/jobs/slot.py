@@ -19,8 +19,13 @@ from trainscope.jobs.executor import WorkerSnapshot
 from trainscope.jobs.job import Job
 from trainscope.jobs.messages import Message, WireMessage, decode
 from trainscope.jobs.worker import NO_RUN, worker_main
+from trainscope.schemas.events import Status
 
 log = logging.getLogger(__name__)
+
+# The engine's checkpoint file (engine.checkpoint.CHECKPOINT_NAME), spelled out here because
+# that module imports torch and this one runs in the server.
+CHECKPOINT_NAME = "checkpoint.pt"
 
 
 def died_message(exitcode: int | None) -> str:
@@ -38,6 +43,19 @@ def died_message(exitcode: int | None) -> str:
         f"worker process died (exit code {exitcode}) during the run{why}; "
         "a new worker takes its place"
     )
+
+
+def died_status(job: Job, exitcode: int | None) -> Status:
+    """The status of `job`'s run when its worker process died under it.
+
+    `interrupted` when the run left a checkpoint: resume continues it from there (the engine
+    picks a checkpoint that leaves no gap after the points the server stored), like a run the
+    server was killed under. `failed` otherwise: nothing to resume from, only to restart.
+    """
+    message = died_message(exitcode)
+    if (Path(job.run_dir) / CHECKPOINT_NAME).exists():
+        return Status("interrupted", message=f"{message}; resume continues from its checkpoint")
+    return Status("failed", message=message)
 
 
 @dataclass(eq=False)
