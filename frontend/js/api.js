@@ -11,7 +11,10 @@ export class ApiError extends Error {
 
 async function request(method, path, body) {
   const init = { method, headers: { accept: "application/json" } };
-  if (body !== undefined) {
+  if (body instanceof Blob) { // a file to upload, sent as it is
+    init.headers["content-type"] = "application/octet-stream";
+    init.body = body;
+  } else if (body !== undefined) {
     init.headers["content-type"] = "application/json";
     init.body = JSON.stringify(body);
   }
@@ -51,6 +54,8 @@ export const api = {
   restart: (id, overrides) => request("POST", `/api/runs/${id}/restart`, overrides),
   remove: (id) => request("DELETE", `/api/runs/${id}`),
   findings: (id) => request("GET", `/api/runs/${id}/findings`),
+  /** A .npz/.csv File → {path, bytes, filename}: the path a "file" dataset names. */
+  upload: (file) => request("POST", `/api/datasets?filename=${encodeURIComponent(file.name)}`, file),
   artefacts: (id) => request("GET", `/api/runs/${id}/artefacts`),
   metrics: (id, params = {}) => {
     const q = new URLSearchParams();

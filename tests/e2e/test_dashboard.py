@@ -8,6 +8,7 @@ from pathlib import Path
 from typing import Any
 
 import httpx
+import numpy as np
 from playwright.sync_api import Locator, Page, expect
 
 from tests.e2e.conftest import Watch, screenshot, screenshot_path, wait_for
@@ -140,6 +141,28 @@ def test_start_a_run_from_the_form_and_watch_its_curves_grow(server: Server, pag
         assert len(text.splitlines()) - 1 == done["last_seq"]
     finally:
         stop_quietly(server, run_id)
+
+
+def test_a_data_file_is_uploaded_from_the_form_and_trains(
+    server: Server, page: Page, tmp_path: Path
+) -> None:
+    rng = np.random.default_rng(1)
+    y = np.arange(150) % 3
+    np.savez(tmp_path / "three blobs.npz", X=rng.normal(size=(150, 2)) + y[:, None] * 3.0, y=y)
+    page.goto(f"{server.url}/runs/new")
+    set_field(page, "dataset.name", "file")
+    page.locator("[data-testid=dataset-upload]").set_input_files(tmp_path / "three blobs.npz")
+    path = page.locator('[data-field="dataset.path"]')
+    expect(path).to_have_value(re.compile(r"^uploads/[0-9a-f]{32}\.npz$"))
+    set_field(page, "model.preset", "mlp")
+    set_field(page, "options.max_epochs", "2")
+    set_field(page, "options.mini_batch_size", "16")
+    uploaded = path.input_value()
+    page.locator("[data-testid=start-run]").click()
+    expect(page).to_have_url(RUN_URL, timeout=15_000)
+    done = wait_status(server.api(), run_id_of(page), FINAL, timeout=120)
+    assert done["status"] == "completed", done.get("message")
+    assert done["spec"]["dataset"]["path"] == uploaded
 
 
 def test_a_bad_option_shows_its_error_at_the_field(

@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import json
 from typing import Any
 
 import pytest
+from websockets.exceptions import ConnectionClosed
 
 from .conftest import Server, spec
 
@@ -117,3 +119,25 @@ def test_websocket_for_unknown_run_says_so(server: Server) -> None:
         assert msg == {"type": "error", "message": "no run with id 999999"}
         with pytest.raises(ConnectionClosed):
             ws.recv(timeout=10)
+
+
+@pytest.mark.parametrize(
+    ("path", "code", "words"),
+    [
+        (f"/ws/runs/{2**70}", 4404, "no run with id"),
+        ("/ws/runs/0", 4404, "no run with id"),
+        (f"/ws/runs/1?after_seq={2**70}", 4400, "after_seq must be in"),
+        ("/ws/runs/1?after_seq=-1", 4400, "after_seq must be in"),
+    ],
+)
+def test_websockets_refuse_out_of_range_ids_and_seqs_with_a_message(
+    server: Server, path: str, code: int, words: str
+) -> None:
+    with server.ws(path) as ws:
+        message = json.loads(ws.recv(timeout=10))
+        assert message["type"] == "error" and words in message["message"]
+        with pytest.raises(ConnectionClosed) as closed:
+            ws.recv(timeout=10)
+    assert closed.value.rcvd is not None and closed.value.rcvd.code == code
+    with server.api() as api:
+        assert api.get("/api/health").json()["status"] == "ok"

@@ -71,6 +71,18 @@ class DatasetSpecBase(BaseModel):
         can tell (a user's file)."""
         return None
 
+    # Samples before the splits for datasets of a fixed size; generated ones have num_samples.
+    known_samples: ClassVar[int | None] = None
+
+    def train_samples(self) -> int | None:
+        """About how many training samples a run sees per epoch (the server's ceiling on
+        max_epochs × samples uses it); None when only the data can tell (a user's file)."""
+        total = getattr(self, "num_samples", None) or self.known_samples
+        if total is None:
+            return self.max_train_samples
+        n = max(1, int(total * (1 - self.test_fraction) * (1 - self.validation_fraction)))
+        return min(n, self.max_train_samples) if self.max_train_samples else n
+
 
 def _num_samples(default: int) -> Any:
     return Field(
@@ -97,6 +109,7 @@ class DigitsSpec(DatasetSpecBase):
     description: ClassVar[str] = "Handwritten digits, 1797 images 8×8, 10 classes (bundled)."
 
     name: Literal["digits"] = "digits"
+    known_samples: ClassVar[int | None] = 1797
 
     def static_info(self) -> DataInfo:
         return DataInfo(task="classification", input_shape=(1, 8, 8), num_classes=10)
@@ -131,6 +144,7 @@ class MnistSpec(_IdxSpecBase):
     description: ClassVar[str] = "MNIST digits, 70,000 images 28×28, 10 classes (downloaded)."
 
     name: Literal["mnist"] = "mnist"
+    known_samples: ClassVar[int | None] = 60_000
 
 
 class FashionMnistSpec(_IdxSpecBase):
@@ -141,6 +155,7 @@ class FashionMnistSpec(_IdxSpecBase):
     )
 
     name: Literal["fashion-mnist"] = "fashion-mnist"
+    known_samples: ClassVar[int | None] = 60_000
 
 
 class SyntheticImagesSpec(DatasetSpecBase):

@@ -19,7 +19,10 @@ from pydantic import (
     model_validator,
 )
 
+from trainscope.schemas.options import MAX_SCALAR
 from trainscope.schemas.shapes import Shape
+
+MAX_RECURRENT_LAYERS = 100
 
 _Pos = Annotated[int, Field(ge=1)]
 Size2 = _Pos | tuple[_Pos, _Pos]  # one int, or [height, width]; each >= 1
@@ -65,7 +68,7 @@ class ReluLayer(_Layer):
 
 class LeakyReluLayer(_Layer):
     type: Literal["leaky-relu"] = "leaky-relu"
-    scale: float = Field(0.01, ge=0, description="Slope for negative inputs, >= 0.")
+    scale: float = Field(0.01, ge=0, le=MAX_SCALAR, description="Slope for negative inputs, >= 0.")
 
 
 class TanhLayer(_Layer):
@@ -137,7 +140,10 @@ class FcLayer(_Layer):
 
 class _RecurrentLayer(_Layer):
     hidden_units: int = Field(ge=1, description="Hidden state size, >= 1.")
-    num_layers: int = Field(1, ge=1, description="Stacked recurrent layers, >= 1.")
+    # Bounded: PyTorch builds (and the learnables count loops over) one layer per step.
+    num_layers: int = Field(
+        1, ge=1, le=MAX_RECURRENT_LAYERS, description="Stacked recurrent layers, in [1, 100]."
+    )
     bidirectional: bool = Field(False, description="Also run over the sequence backwards.")
     output_mode: Literal["last", "sequence"] = Field(
         "last",
@@ -209,7 +215,8 @@ def validate_layer_list(value: Any) -> Any:
             checked.append(item)
             continue
         kind = item.get("type")
-        if kind not in _LAYER_CLASSES:
+        # Not `kind in _LAYER_CLASSES` alone: a list or object as the type is unhashable.
+        if not isinstance(kind, str) or kind not in _LAYER_CLASSES:
             what = "has no type" if kind is None else f"unknown layer type {kind!r}"
             raise ValueError(f"layer {i}: {what}; choose one of {', '.join(LAYER_TYPES)}")
         fields = _LAYER_CLASSES[kind].model_fields

@@ -150,6 +150,13 @@ ModelSpec = Annotated[
 ]
 
 
+# Guards against a stray digit (units 10**12), not memory budgets: far beyond the networks this
+# tool is for, yet refused here rather than by PyTorch (an overflow or a failed allocation) once
+# the run has been queued.
+MAX_LEARNABLES = 1_000_000_000
+MAX_SAMPLE_VALUES = 100_000_000  # the output of one layer for one sample
+
+
 class ModelShapeError(ValueError):
     """A layer list that does not fit the data; the message names the layer and the shapes."""
 
@@ -280,9 +287,12 @@ def infer_shapes(layers: list[LayerSpec], info: DataInfo) -> list[Shape]:
         raise ModelShapeError(f"input shape {shape} is not a vector, sequence or image")
     shapes: list[Shape] = []
     prev: LayerSpec | None = None
+    learnables = 0
     for i, layer in enumerate(layers, 1):
         try:
-            shape = _layer_out(layer, shape, prev)
+            shape_in, shape = shape, _layer_out(layer, shape, prev)
+            learnables += layer_learnables(layer, shape_in)
+            _check_size(shape, learnables, _SIZE_HINTS.get(layer.type, ""))
         except _Misfit as e:
             raise ModelShapeError(f"layer {i} ({layer.type}): {e}") from None
         shapes.append(shape)
@@ -299,7 +309,34 @@ def infer_shapes(layers: list[LayerSpec], info: DataInfo) -> list[Shape]:
             f"{where}: the network ends in {describe_shape(shape)}, but the output layer "
             f"needs one vector per sample: {fix}"
         )
+    try:
+        total = learnables + info.output_size * (math.prod(shape) + 1)
+        _check_size(shape, total, "; end with a smaller layer (fewer units or filters)")
+    except _Misfit as e:
+        raise ModelShapeError(f"output layer: {e}") from None
     return shapes
+
+
+# What to lower when a layer makes the network too big.
+_SIZE_HINTS = {
+    "fc": "; lower units",
+    "conv2d": "; lower filters or padding",
+    "lstm": "; lower hidden_units or num_layers",
+    "gru": "; lower hidden_units or num_layers",
+}
+
+
+def _check_size(shape: Shape, learnables: int, hint: str) -> None:
+    if math.prod(shape) > MAX_SAMPLE_VALUES:
+        raise _Misfit(
+            f"output {describe_shape(shape)} has {math.prod(shape):,} values per sample, "
+            f"more than {MAX_SAMPLE_VALUES:,}{hint}"
+        )
+    if learnables > MAX_LEARNABLES:
+        raise _Misfit(
+            f"the network has {learnables:,} learnables up to here, more than "
+            f"{MAX_LEARNABLES:,}{hint}"
+        )
 
 
 def check_model(model: PresetModel | LayersModel, info: DataInfo) -> list[Shape]:

@@ -9,6 +9,7 @@ import math
 from typing import Annotated, Any, Literal
 
 from pydantic import (
+    AfterValidator,
     AliasChoices,
     BaseModel,
     BeforeValidator,
@@ -41,11 +42,28 @@ SCHEDULES: tuple[str, ...] = (
 
 _INF_WORDS = {"inf", "+inf", "infinity", "+infinity"}
 
+# Just below the largest float32 (3.4e38). The weight decay, clipping threshold and leaky-ReLU
+# scale reach PyTorch as float32 scalars: a larger number is refused by torch mid-run ("value
+# cannot be converted to type float without overflow"), so the spec refuses it first. Smaller
+# but absurd values are allowed: they train and diverge, as asked.
+MAX_SCALAR = 1e38
+# The learn rate too, but adam's first step is lr / (1 - gradient_decay_factor): up to 9e15 × lr
+# for a factor just below 1. 1e20 keeps that a float32 as well.
+MAX_LEARN_RATE = 1e20
+# torch.manual_seed takes a signed or unsigned 64-bit integer.
+SEED_MIN, SEED_MAX = -(2**63), 2**64 - 1
+
 
 def _parse_inf(value: Any) -> Any:
     """Accept MATLAB's `Inf` spelled as a string ("inf", "Inf"): JSON has no infinity literal."""
     if isinstance(value, str) and value.strip().lower() in _INF_WORDS:
         return math.inf
+    return value
+
+
+def _float32_or_inf(value: float) -> float:
+    if not math.isinf(value) and value > MAX_SCALAR:
+        raise ValueError(f"must be at most {MAX_SCALAR:g} or inf")
     return value
 
 
@@ -62,8 +80,16 @@ PositiveOrInf = Annotated[
     float,
     BeforeValidator(_parse_inf),
     Field(gt=0),
+    AfterValidator(_float32_or_inf),
     PlainSerializer(_dump_inf, return_type=Any, when_used="json"),
-    WithJsonSchema({"anyOf": [{"type": "number", "exclusiveMinimum": 0}, {"const": "inf"}]}),
+    WithJsonSchema(
+        {
+            "anyOf": [
+                {"type": "number", "exclusiveMinimum": 0, "maximum": MAX_SCALAR},
+                {"const": "inf"},
+            ]
+        }
+    ),
 ]
 # An integer count >= 1 or infinity (validation patience).
 CountOrInf = Annotated[
@@ -104,6 +130,7 @@ class TrainingOptions(BaseModel):
         "Learning rate at the start (> 0). Default 0.01 for sgdm/sgd, 0.001 otherwise. "
         "Loss goes NaN or spikes: divide by 10. Loss barely moves: multiply by 10.",
         gt=0,
+        le=MAX_LEARN_RATE,
     )
     # Upper bounds: far beyond any real run, low enough that a typo is refused, not queued.
     max_epochs: int = _opt(
@@ -129,6 +156,7 @@ class TrainingOptions(BaseModel):
         "L2Regularization",
         "L2 weight decay (>= 0); coupled (added to the gradient), decoupled for adamw.",
         ge=0,
+        le=MAX_SCALAR,
     )
     gradient_threshold_method: ClipMethod = _opt(
         "l2norm",
@@ -158,7 +186,11 @@ class TrainingOptions(BaseModel):
         0.1, "LearnRateDropFactor", "Multiplier applied at each drop, in [0, 1].", ge=0, le=1
     )
     warmup_epochs: float = _opt(
-        0, None, "Epochs of linear warm-up from 0 to the initial learn rate (>= 0).", ge=0
+        0,
+        None,
+        "Epochs of linear warm-up from 0 to the initial learn rate, in [0, 100000].",
+        ge=0,
+        le=100_000,
     )
     shuffle: Shuffle = _opt("once", "Shuffle", "once (before training), every-epoch, or never.")
     validation_frequency: int = _opt(
@@ -175,7 +207,13 @@ class TrainingOptions(BaseModel):
         "OutputNetwork",
         "Network kept at the end: last-iteration, or best-validation-loss.",
     )
-    seed: int = _opt(0, None, "Seed for initialisation, shuffling and dropout.")
+    seed: int = _opt(
+        0,
+        None,
+        "Seed for initialisation, shuffling and dropout (a 64-bit integer).",
+        ge=SEED_MIN,
+        le=SEED_MAX,
+    )
     execution_environment: ExecutionEnvironment = _opt(
         "auto", "ExecutionEnvironment", "auto (a GPU when there is one), cpu, or gpu."
     )

@@ -8,7 +8,13 @@ from typing import Any
 from pydantic import BaseModel, ConfigDict, Field, ValidationInfo, field_validator
 
 from trainscope.schemas.datasets import DatasetSpec
-from trainscope.schemas.model import ModelSpec, PresetModel, check_model
+from trainscope.schemas.model import (
+    BatchNormLayer,
+    ModelSpec,
+    PresetModel,
+    check_model,
+    resolve_layers,
+)
 from trainscope.schemas.options import TrainingOptions
 
 
@@ -55,6 +61,28 @@ class RunSpec(BaseModel):
                 f"{', '.join(needs_validation)} {verb} validation data, but "
                 "dataset.validation_fraction is 0"
             )
+        return options
+
+    @field_validator("options")
+    @classmethod
+    def _batches_fit_model(cls, options: TrainingOptions, info: ValidationInfo) -> TrainingOptions:
+        # Batchnorm normalizes each channel over the mini-batch (and the positions of an image
+        # or a sequence): one sample of a vector, or of a 1×1 image, leaves it a single value,
+        # which PyTorch refuses mid-run. Only the data can tell for a user's file.
+        dataset, model = info.data.get("dataset"), info.data.get("model")
+        data_info = dataset.static_info() if dataset is not None else None
+        if options.mini_batch_size > 1 or model is None or data_info is None:
+            return options
+        layers = resolve_layers(model, data_info)
+        inputs = [tuple(data_info.input_shape), *check_model(model, data_info)]
+        for i, (layer, shape) in enumerate(zip(layers, inputs, strict=False), 1):
+            # Values per channel in one sample: vector (F,) 1, sequence (T, C) T, image H·W.
+            per_channel = {1: 1, 2: shape[0], 3: math.prod(shape[1:])}[len(shape)]
+            if isinstance(layer, BatchNormLayer) and per_channel == 1:
+                raise ValueError(
+                    f"mini_batch_size 1 leaves batchnorm (layer {i} of the model) one value per "
+                    "channel to normalize; use mini_batch_size 2 or more"
+                )
         return options
 
 

@@ -19,7 +19,7 @@ from trainscope.jobs.executor import Executor
 from trainscope.live.hub import Hub
 from trainscope.pipeline import Pipeline
 from trainscope.store import Store
-from trainscope.web import routes_meta, routes_runs, ws
+from trainscope.web import routes_datasets, routes_meta, routes_runs, ws
 from trainscope.web.errors import BodyLimit, install_error_handlers
 from trainscope.web.frontend import mount_frontend
 from trainscope.web.security import (
@@ -116,6 +116,7 @@ def create_app(settings: Settings, executor: Executor | None = None) -> FastAPI:
     app.include_router(login_router(settings.api_token))
     app.include_router(routes_meta.router)
     app.include_router(routes_runs.router)
+    app.include_router(routes_datasets.router)
     app.include_router(ws.router)
 
     mount_frontend(app)

@@ -5,14 +5,20 @@ from __future__ import annotations
 
 from typing import Annotated, Any, Literal
 
-from fastapi import APIRouter, Body, Query, Response, status
+from fastapi import APIRouter, Body, Path, Query, Request, Response, status
 from fastapi.responses import JSONResponse, StreamingResponse
 
 from trainscope.schemas.spec import RunSpec
 from trainscope.web.csv_export import points_csv
+from trainscope.web.errors import error_responses
 from trainscope.web.state import RunsDep, StateDep
 
 router = APIRouter(prefix="/api/runs", tags=["runs"])
+
+# Ids and seqs are SQLite integers (64-bit): a larger number is refused with 422 here rather
+# than overflowing in the database driver (a 500).
+INT64_MAX = 2**63 - 1
+RunId = Annotated[int, Path(ge=1, le=INT64_MAX, description="The run's id.")]
 
 RunStatusName = Literal[
     "queued", "running", "completed", "stopped", "diverged", "failed", "interrupted"
@@ -62,15 +68,29 @@ RESTART_EXAMPLES: dict[str, Any] = {
 }
 
 
-@router.post("", status_code=status.HTTP_201_CREATED, summary="Create and queue a run")
+@router.post(
+    "",
+    status_code=status.HTTP_201_CREATED,
+    summary="Create and queue a run",
+    responses=error_responses(413, 422, 429),
+)
 def create_run(
-    runs: RunsDep, spec: Annotated[RunSpec, Body(openapi_examples=SPEC_EXAMPLES)]
+    request: Request,
+    runs: RunsDep,
+    spec: Annotated[RunSpec, Body(openapi_examples=SPEC_EXAMPLES)],
 ) -> dict[str, Any]:
-    """Validate a `RunSpec` (MATLAB option names accepted) and queue it on the workers."""
-    return runs.create(spec).to_json()
+    """Validate a `RunSpec` (MATLAB option names accepted) and queue it on the workers. 422
+    also for a spec over this server's limits (max_epochs × samples, files it may read); 429
+    when the queue is full or this client started too many runs this minute."""
+    return runs.create(spec, client=_client(request)).to_json()
 
 
-@router.get("", summary="List runs, newest first")
+def _client(request: Request) -> str:
+    """Who is asking, for the per-client rate limit: the peer's address."""
+    return request.client.host if request.client else "unknown"
+
+
+@router.get("", summary="List runs, newest first", responses=error_responses(422))
 def list_runs(
     state: StateDep,
     status_: Annotated[list[RunStatusName] | None, Query(alias="status")] = None,
@@ -83,13 +103,17 @@ def list_runs(
     return [r.to_json() for r in runs]
 
 
-@router.get("/{run_id}", summary="One run")
-def get_run(runs: RunsDep, run_id: int) -> dict[str, Any]:
+@router.get("/{run_id}", summary="One run", responses=error_responses(404, 422))
+def get_run(runs: RunsDep, run_id: RunId) -> dict[str, Any]:
     return runs.get(run_id).to_json()
 
 
-@router.post("/{run_id}/stop", summary="Stop a queued or running run gracefully")
-def stop_run(runs: RunsDep, run_id: int) -> dict[str, Any]:
+@router.post(
+    "/{run_id}/stop",
+    summary="Stop a queued or running run gracefully",
+    responses=error_responses(404, 409, 422),
+)
+def stop_run(runs: RunsDep, run_id: RunId) -> dict[str, Any]:
     """The loop sees the request within one iteration and checkpoints; answers with the run
     once it has stopped (409 when it had already ended)."""
     return runs.stop(run_id).to_json()
@@ -99,38 +123,53 @@ def stop_run(runs: RunsDep, run_id: int) -> dict[str, Any]:
     "/{run_id}/restart",
     status_code=status.HTTP_201_CREATED,
     summary="Restart with changes: a new run whose parent_id is this one",
+    responses=error_responses(404, 413, 422, 429),
 )
 def restart_run(
+    request: Request,
     runs: RunsDep,
-    run_id: int,
+    run_id: RunId,
     overrides: Annotated[dict[str, Any], Body(openapi_examples=RESTART_EXAMPLES)],
 ) -> dict[str, Any]:
     """`options` and `dataset` are merged into the parent's; `model`, `name`, `tags`, `group`
     replace. The result is validated like a new spec (422 naming the field)."""
-    return runs.restart(run_id, overrides).to_json()
+    return runs.restart(run_id, overrides, client=_client(request)).to_json()
 
 
-@router.post("/{run_id}/resume", summary="Continue a stopped or interrupted run")
-def resume_run(runs: RunsDep, run_id: int) -> dict[str, Any]:
+@router.post(
+    "/{run_id}/resume",
+    summary="Continue a stopped or interrupted run",
+    responses=error_responses(404, 409, 422),
+)
+def resume_run(runs: RunsDep, run_id: RunId) -> dict[str, Any]:
     """Continues from the last checkpoint with the same run id; the points continue their seq
     and equal those of a run that was never interrupted (bit for bit on CPU)."""
     return runs.resume(run_id).to_json()
 
 
-@router.delete("/{run_id}", status_code=status.HTTP_204_NO_CONTENT, summary="Delete a run")
-def delete_run(runs: RunsDep, run_id: int) -> Response:
+@router.delete(
+    "/{run_id}",
+    status_code=status.HTTP_204_NO_CONTENT,
+    summary="Delete a run",
+    responses=error_responses(404, 422),
+)
+def delete_run(runs: RunsDep, run_id: RunId) -> Response:
     """Stops it if needed and deletes its points, findings, artefacts and checkpoints."""
     runs.delete(run_id)
     return Response(status_code=status.HTTP_204_NO_CONTENT)
 
 
-@router.get("/{run_id}/metrics", summary="Points after a seq, columnar")
+@router.get(
+    "/{run_id}/metrics",
+    summary="Points after a seq, columnar",
+    responses=error_responses(404, 422),
+)
 def get_metrics(
     runs: RunsDep,
     state: StateDep,
-    run_id: int,
-    after_seq: Annotated[int, Query(ge=0)] = 0,
-    before_seq: Annotated[int | None, Query(ge=1)] = None,
+    run_id: RunId,
+    after_seq: Annotated[int, Query(ge=0, le=INT64_MAX)] = 0,
+    before_seq: Annotated[int | None, Query(ge=1, le=INT64_MAX)] = None,
     max_points: Annotated[int | None, Query(ge=10, le=1_000_000)] = None,
     limit: Annotated[int | None, Query(ge=1, le=1_000_000)] = None,
 ) -> JSONResponse:
@@ -156,9 +195,9 @@ def get_metrics(
     "/{run_id}/metrics.csv",
     summary="Every point as CSV",
     response_class=StreamingResponse,
-    responses={200: {"content": {"text/csv": {}}}},
+    responses={200: {"content": {"text/csv": {}}}, **error_responses(404, 422)},
 )
-def get_metrics_csv(runs: RunsDep, state: StateDep, run_id: int) -> StreamingResponse:
+def get_metrics_csv(runs: RunsDep, state: StateDep, run_id: RunId) -> StreamingResponse:
     """`seq,iteration,epoch,wall_time` and one column per metric, every stored point (never
     downsampled); empty where a point lacks a metric; NaN, Infinity, -Infinity as such."""
     run = runs.get(run_id)
@@ -169,13 +208,19 @@ def get_metrics_csv(runs: RunsDep, state: StateDep, run_id: int) -> StreamingRes
     )
 
 
-@router.get("/{run_id}/findings", summary="The doctor's findings")
-def get_findings(runs: RunsDep, state: StateDep, run_id: int) -> list[dict[str, Any]]:
+@router.get(
+    "/{run_id}/findings", summary="The doctor's findings", responses=error_responses(404, 422)
+)
+def get_findings(runs: RunsDep, state: StateDep, run_id: RunId) -> list[dict[str, Any]]:
     runs.get(run_id)
     return state.store.get_findings(run_id)
 
 
-@router.get("/{run_id}/artefacts", summary="Results the UI draws (confusion matrix, predictions)")
-def get_artefacts(runs: RunsDep, state: StateDep, run_id: int) -> dict[str, Any]:
+@router.get(
+    "/{run_id}/artefacts",
+    summary="Results the UI draws (confusion matrix, predictions)",
+    responses=error_responses(404, 422),
+)
+def get_artefacts(runs: RunsDep, state: StateDep, run_id: RunId) -> dict[str, Any]:
     runs.get(run_id)
     return state.store.get_artefacts(run_id)

@@ -5,6 +5,7 @@ Plain synchronous code (routes that touch the database are plain `def`, run in t
 
 from __future__ import annotations
 
+import re
 import shutil
 import time
 from pathlib import Path
@@ -17,6 +18,7 @@ from trainscope.pipeline import Pipeline
 from trainscope.schemas.options import TrainingOptions
 from trainscope.schemas.spec import RunSpec
 from trainscope.store import RunRecord, Store
+from trainscope.web.limits import RateLimiter
 
 ACTIVE = ("queued", "running")
 RESUMABLE = ("stopped", "interrupted", "failed")
@@ -38,6 +40,31 @@ class RunNotFound(RunError):
 
 class RunConflict(RunError):
     status_code = 409
+
+
+class SpecRejected(RunError):
+    """A spec (or upload) that validates but this server will not run: a 422 naming the field,
+    shaped like a validation error so the dashboard shows it at that field."""
+
+    status_code = 422
+
+    def __init__(self, loc: tuple[str, ...], message: str) -> None:
+        super().__init__(f"{'.'.join(loc)}: {message}")
+        self.loc = loc
+        self.msg = message
+
+
+class TooManyRuns(RunError):
+    status_code = 429
+
+    def __init__(self, message: str, retry_after_s: float) -> None:
+        super().__init__(message)
+        self.retry_after_s = retry_after_s
+
+
+UPLOADS = "uploads"
+# What a run's `dataset.path` must look like when it names an upload (routes_datasets.py).
+UPLOAD_PATH = re.compile(r"uploads/[0-9a-f]{32}\.(npz|csv)")
 
 
 def _matlab_to_snake() -> dict[str, str]:
@@ -91,6 +118,7 @@ class RunService:
         self.store = store
         self.executor = executor
         self.pipeline = pipeline
+        self.rate = RateLimiter(settings.runs_per_minute)
 
     def get(self, run_id: int) -> RunRecord:
         run = self.store.get_run(run_id)
@@ -98,7 +126,53 @@ class RunService:
             raise RunNotFound(f"no run with id {run_id}")
         return run
 
-    def create(self, spec: RunSpec, parent_id: int | None = None) -> RunRecord:
+    def admit(self, spec: RunSpec, client: str | None) -> None:
+        """The server's limits on starting a run (docs/security.md): the queue's length, the
+        client's rate, the work a spec asks for, the files it may read."""
+        s = self.settings
+        queued = len(self.store.list_runs(status=["queued"], limit=s.max_queued_runs + 1))
+        if queued >= s.max_queued_runs:
+            raise TooManyRuns(
+                f"{queued} runs are already waiting for a worker (this server's limit, "
+                "TRAINSCOPE_MAX_QUEUED_RUNS); stop some or wait for them to start",
+                retry_after_s=30,
+            )
+        samples = spec.dataset.train_samples()
+        work = spec.options.max_epochs * samples if samples else 0
+        if work > s.max_epoch_samples:
+            raise SpecRejected(
+                ("options", "max_epochs"),
+                f"{spec.options.max_epochs:,} epochs × ~{samples:,} training samples = "
+                f"{work:.3g} sample passes, more than this server allows "
+                f"({s.max_epoch_samples:.3g}, TRAINSCOPE_MAX_EPOCH_SAMPLES); lower max_epochs "
+                "or dataset.max_train_samples",
+            )
+        path = getattr(spec.dataset, "path", None)
+        uploaded = (
+            isinstance(path, str)
+            and UPLOAD_PATH.fullmatch(path) is not None
+            and (s.data_dir / path).is_file()
+        )
+        if spec.dataset.name == "file" and not s.allow_local_files and not uploaded:
+            raise SpecRejected(
+                ("dataset", "path"),
+                "this server reads only uploaded datasets: upload the file with "
+                "POST /api/datasets?filename=NAME (trainscope submit does it for you) and "
+                "use the path it answers, like uploads/<hash>.npz",
+            )
+        if client is not None:
+            wait = self.rate.take(client)
+            if wait is not None:
+                raise TooManyRuns(
+                    f"more than {s.runs_per_minute} runs started in a minute from {client} "
+                    f"(TRAINSCOPE_RUNS_PER_MINUTE); try again in {wait:.0f} s",
+                    retry_after_s=wait,
+                )
+
+    def create(
+        self, spec: RunSpec, parent_id: int | None = None, client: str | None = None
+    ) -> RunRecord:
+        self.admit(spec, client)
         run = self.store.create_run(
             spec.model_dump(mode="json"),
             name=spec.name,
@@ -126,13 +200,15 @@ class RunService:
             )
         )
 
-    def restart(self, run_id: int, overrides: dict[str, Any]) -> RunRecord:
+    def restart(
+        self, run_id: int, overrides: dict[str, Any], client: str | None = None
+    ) -> RunRecord:
         parent = self.get(run_id)
         merged = merge_overrides(parent.spec, overrides)
         if "name" not in overrides and parent.name:
             merged["name"] = parent.name
         spec = RunSpec.model_validate(merged)  # ValidationError → 422, like a new spec
-        return self.create(spec, parent_id=parent.id)
+        return self.create(spec, parent_id=parent.id, client=client)
 
     def resume(self, run_id: int) -> RunRecord:
         run = self.get(run_id)
@@ -149,13 +225,21 @@ class RunService:
                 "epoch did); restart it instead"
             )
         self.store.update_run(run_id, status="queued", message=None, finish_reason=None)
+        try:
+            self._submit(
+                run_id,
+                RunSpec.model_validate(run.spec),
+                resume=has_checkpoint,
+                persisted_seq=self.store.last_seq(run_id),
+            )
+        except (RuntimeError, ValueError) as exc:
+            # The executor refused it (shutting down, or the run is still on a worker): put
+            # the run back as it was rather than leave it queued with nothing to start it.
+            self.store.update_run(
+                run_id, status=run.status, message=run.message, finish_reason=run.finish_reason
+            )
+            raise RunConflict(f"run {run_id} cannot be resumed now: {exc}") from None
         self.pipeline.announce(self.get(run_id).to_json())
-        self._submit(
-            run_id,
-            RunSpec.model_validate(run.spec),
-            resume=has_checkpoint,
-            persisted_seq=self.store.last_seq(run_id),
-        )
         return self.get(run_id)
 
     def stop(self, run_id: int, wait_s: float | None = None) -> RunRecord:

@@ -78,11 +78,22 @@ def _state(ws: WebSocket) -> AppState:
     return state
 
 
+INT64_MAX = 2**63 - 1  # ids and seqs are 64-bit integers in the database
+
+
 @router.websocket("/ws/runs/{run_id}")
 async def run_stream(ws: WebSocket, run_id: int, after_seq: int = 0) -> None:
     state = _state(ws)
     await ws.accept()
-    if await run_in_threadpool(state.store.get_run, run_id) is None:
+    if not (0 <= after_seq <= INT64_MAX):
+        # Beyond what the database holds (an overflow there would drop the connection).
+        message = f"after_seq must be in [0, {INT64_MAX}] (got {after_seq})"
+        await ws.send_text(_dumps({"type": "error", "message": message}))
+        await ws.close(code=4400, reason="after_seq out of range")
+        return
+    if not (1 <= run_id <= INT64_MAX) or (
+        await run_in_threadpool(state.store.get_run, run_id) is None
+    ):
         await ws.send_text(_dumps({"type": "error", "message": f"no run with id {run_id}"}))
         await ws.close(code=4404, reason=f"no run with id {run_id}")
         return

@@ -1,6 +1,7 @@
 // The run-spec editor, generated from GET /api/schema/run-spec and GET /api/catalog. Used by the
 // new-run page and by the run page's "Restart with changes" dialog (prefilled, changes marked).
 
+import { api } from "../api.js";
 import { h } from "../format.js";
 
 export const HINTS = {
@@ -185,6 +186,30 @@ export function buildSpecForm(schema, catalog, initial, { markChanges = false } 
       dsOwn.append(field(path, describe(prop), startVal));
       if (keep[path] !== undefined) { fields.get(path).el.value = keep[path]; fields.get(path).dirty = true; }
     }
+    if (name === "file" && fields.has("dataset.path")) fields.get("dataset.path").wrap.append(uploader(fields.get("dataset.path")));
+  }
+
+  /** The server reads only uploaded data: pick a file, it is uploaded, its path fills the field. */
+  function uploader(pathField) {
+    const picker = h("input", { type: "file", accept: ".npz,.csv", "data-testid": "dataset-upload",
+      "aria-label": "Upload a .npz or .csv file" });
+    const note = h("span", { class: "hint", role: "status" });
+    picker.addEventListener("change", async () => {
+      const file = picker.files && picker.files[0];
+      if (!file) return;
+      note.className = "hint";
+      note.textContent = `Uploading ${file.name}…`;
+      try {
+        const r = await api.upload(file);
+        pathField.el.value = r.path;
+        pathField.el.dispatchEvent(new Event("input"));
+        note.textContent = `${r.filename}: ${r.bytes.toLocaleString()} bytes uploaded`;
+      } catch (err) {
+        note.className = "hint error-text";
+        note.textContent = `${file.name}: ${err.message}`;
+      }
+    });
+    return h("div", { class: "upload" }, picker, note);
   }
 
   /* --- model --- */
