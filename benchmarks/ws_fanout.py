@@ -28,9 +28,7 @@ import os
 import platform
 import resource
 import signal
-import socket
 import statistics
-import subprocess
 import sys
 import tempfile
 import time
@@ -41,60 +39,12 @@ from typing import Any
 import httpx
 from websockets.asyncio.client import connect
 
+# The same server and run shape as the stream latency benchmark (run from benchmarks/ or the root).
+sys.path.insert(0, str(Path(__file__).parent))
+from stream_latency import FINAL, free_port, spec, start_server
+
 RESULTS = Path(__file__).parent / "results"
-FINAL = ("completed", "stopped", "diverged", "failed", "interrupted")
 TICK_S = 1.0 / os.sysconf("SC_CLK_TCK")
-
-
-def spec(epochs: int) -> dict[str, Any]:
-    """900 spirals: 540 training samples, batch 8 → 67 iterations (points) per epoch."""
-    return {
-        "name": "fanout",
-        "dataset": {"name": "spirals", "num_samples": 900},
-        "model": {"preset": "mlp"},
-        "options": {
-            "max_epochs": epochs,
-            "mini_batch_size": 8,
-            "validation_frequency": 50,
-            "execution_environment": "cpu",
-        },
-    }
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        port: int = s.getsockname()[1]
-        return port
-
-
-def start_server(data_dir: Path, port: int) -> subprocess.Popen[bytes]:
-    exe = Path(sys.executable).parent / "trainscope"
-    env = {**os.environ, "TRAINSCOPE_MAX_RUNS": "2"}
-    proc = subprocess.Popen(
-        [
-            str(exe) if exe.exists() else "trainscope",
-            "serve",
-            "--port",
-            str(port),
-            "--data-dir",
-            str(data_dir),
-        ],
-        env=env,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-    )
-    deadline = time.monotonic() + 120
-    while time.monotonic() < deadline:
-        try:
-            health = httpx.get(f"http://127.0.0.1:{port}/api/health", timeout=1).json()
-            if health["workers"]["ready"] >= 2:
-                return proc
-        except httpx.HTTPError:
-            pass
-        time.sleep(0.1)
-    proc.kill()
-    raise SystemExit("server did not start")
 
 
 def cpu_seconds(pid: int) -> float:
@@ -162,7 +112,7 @@ async def measure(base: str, ws_base: str, n_clients: int, epochs: int, pid: int
         for blocker in blockers:
             while (await api.get(f"/api/runs/{blocker['id']}")).json()["status"] != "running":
                 await asyncio.sleep(0.05)
-        run = (await api.post("/api/runs", json=spec(epochs))).json()
+        run = (await api.post("/api/runs", json=spec(epochs, "fanout"))).json()
         clients = [Client() for _ in range(n_clients)]
         hellos: asyncio.Queue[None] = asyncio.Queue()
         connect_began = time.perf_counter()
