@@ -1,7 +1,9 @@
 from __future__ import annotations
 
+import itertools
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
+from contextlib import ExitStack
 from pathlib import Path
 from typing import Any
 
@@ -10,6 +12,8 @@ import pytest
 from trainscope.schemas.events import Point
 from trainscope.store import RunRecord, Store, sqlite_url
 
+from .postgres import fresh_database
+
 SPEC: dict[str, Any] = {
     "dataset": {"name": "synthetic-images"},
     "model": {"preset": "mlp"},
@@ -17,9 +21,37 @@ SPEC: dict[str, Any] = {
 }
 
 
+@pytest.fixture(params=["sqlite", "postgresql"])
+def backend(request: pytest.FixtureRequest) -> str:
+    """Every store test runs twice: on SQLite and on PostgreSQL."""
+    param: str = request.param
+    return param
+
+
 @pytest.fixture
-def store(tmp_path: Path) -> Iterator[Store]:
-    s = Store.open(sqlite_url(tmp_path))
+def make_database_url(backend: str, tmp_path: Path) -> Iterator[Callable[[], str]]:
+    """Makes URLs of new, empty databases of the test's backend: SQLite files in `tmp_path`,
+    or fresh PostgreSQL databases (postgres.py), dropped at the end of the test."""
+    with ExitStack() as stack:
+        made = itertools.count()
+
+        def make() -> str:
+            n = next(made)
+            if backend == "sqlite":
+                return sqlite_url(tmp_path / f"db{n}" if n else tmp_path)
+            return stack.enter_context(fresh_database())
+
+        yield make
+
+
+@pytest.fixture
+def database_url(make_database_url: Callable[[], str]) -> str:
+    return make_database_url()
+
+
+@pytest.fixture
+def store(database_url: str) -> Iterator[Store]:
+    s = Store.open(database_url)
     yield s
     s.close()
 

@@ -45,10 +45,12 @@ def test_duplicates_inside_one_batch_are_dropped(store: Store) -> None:
     assert stored_seqs(store, run.id) == list(range(1, 9))
 
 
-def test_a_new_store_on_the_same_file_knows_the_last_seq(store: Store) -> None:
+def test_a_new_store_on_the_same_database_knows_the_last_seq(
+    store: Store, database_url: str
+) -> None:
     run = new_run(store)
     store.ingest(points(run.id, 1, 50))
-    other = Store.open(str(store.engine.url))
+    other = Store.open(database_url)
     try:
         persisted = other.ingest(points(run.id, 40, 60))
         assert [e.seq for _, e in persisted if isinstance(e, Point)] == list(range(51, 61))

@@ -4,20 +4,13 @@ from __future__ import annotations
 
 import json
 import math
-from pathlib import Path
 
 import pytest
-from sqlalchemy import Connection, Table, func, select, text
+from sqlalchemy import Connection, Table, func, select
 
-from trainscope.schemas.events import Artefact, Status
-from trainscope.store import SCHEMA_VERSION, SchemaError, Store, sqlite_url
-from trainscope.store.schema import (
-    artefacts,
-    create_or_migrate,
-    findings,
-    point_chunks,
-    run_tags,
-)
+from trainscope.schemas.events import Artefact, Point, Started, Status
+from trainscope.store import SCHEMA_VERSION, Store
+from trainscope.store.schema import artefacts, findings, point_chunks, run_tags
 
 from .conftest import SPEC, new_run, points
 
@@ -168,51 +161,71 @@ def test_artefacts_replace_and_findings_replace(store: Store) -> None:
         store.put_findings(run.id, [{"code": "x", "severity": "info", "message": "m", "colour": 1}])
 
 
-def test_schema_version_is_recorded_and_a_reopen_keeps_the_data(tmp_path: Path) -> None:
-    url = sqlite_url(tmp_path / "data")
-    store = Store.open(url)
+def test_schema_version_is_recorded_and_a_reopen_keeps_the_data(
+    backend: str, database_url: str
+) -> None:
+    store = Store.open(database_url)
     run = new_run(store, tags=["keep"])
     store.ingest(points(run.id, 1, 100))
     assert store.schema_version() == SCHEMA_VERSION
     store.close()
-    assert (tmp_path / "data" / "trainscope.db").exists()
 
-    again = Store.open(url)
+    again = Store.open(database_url)
     try:
         assert again.schema_version() == SCHEMA_VERSION
         record = again.get_run(run.id)
         assert record is not None and record.tags == ["keep"] and record.last_seq == 100
         assert again.read_points(run.id).seq == list(range(1, 101))
         with again.engine.connect() as conn:
-            assert conn.exec_driver_sql("PRAGMA journal_mode").scalar() == "wal"
-            assert conn.exec_driver_sql("PRAGMA foreign_keys").scalar() == 1
-            assert conn.exec_driver_sql("PRAGMA synchronous").scalar() == 1  # NORMAL
+            if backend == "sqlite":
+                assert conn.exec_driver_sql("PRAGMA journal_mode").scalar() == "wal"
+                assert conn.exec_driver_sql("PRAGMA foreign_keys").scalar() == 1
+                assert conn.exec_driver_sql("PRAGMA synchronous").scalar() == 1  # NORMAL
+            else:
+                assert conn.exec_driver_sql("SHOW application_name").scalar() == "trainscope"
+        # Readers see one snapshot per read (a read of points queries twice).
+        if backend == "postgresql":
+            with again._reader.connect() as conn:
+                level = conn.exec_driver_sql("SHOW transaction_isolation").scalar()
+                assert level == "repeatable read"
     finally:
         again.close()
 
 
-def test_migrations_run_in_order_on_an_old_database(tmp_path: Path) -> None:
-    store = Store.open(sqlite_url(tmp_path))
+def test_iteration_counts_past_32_bits_are_kept(store: Store) -> None:
     run = new_run(store)
-    engine = store.engine
-    calls: list[int] = []
+    huge = 100_000 * 50_000  # max_epochs × iterations per epoch, within the server's limits
+    started = Started("cpu", "regression", 50_000, 0, 0, 50_000, huge, 7)
+    first = 3_000_000_000
+    store.ingest(
+        [
+            (run.id, started),
+            (run.id, Point(first, first, first // 50_000, 0.0, {"train_loss": 1.0})),
+            (run.id, Point(first + 1, first + 1, first // 50_000, 0.0, {"train_loss": 0.5})),
+        ]
+    )
+    record = store.get_run(run.id)
+    assert record is not None
+    assert (record.max_iterations, record.iterations_per_epoch) == (huge, 50_000)
+    assert (record.iteration, record.last_seq) == (first + 1, first + 1)
+    assert store.read_points(run.id, after_seq=first).seq == [first + 1]
+    finding = {"code": "x", "severity": "info", "message": "m", "iteration": huge}
+    store.put_findings(run.id, [finding])
+    assert store.get_findings(run.id)[0]["iteration"] == huge
 
-    def v2(conn: Connection) -> None:
-        calls.append(2)
-        conn.execute(text("ALTER TABLE runs ADD COLUMN sweep_id INTEGER"))
 
-    def v3(conn: Connection) -> None:
-        calls.append(3)
-        conn.execute(text("UPDATE runs SET sweep_id = 7"))
-
-    with engine.begin() as conn:
-        assert create_or_migrate(conn, [v2, v3]) == 1
-    assert calls == [2, 3]
-    with engine.begin() as conn:
-        assert create_or_migrate(conn, [v2, v3]) == 3  # already current: nothing runs
-        assert conn.execute(text("SELECT sweep_id FROM runs")).scalar() == 7
-    assert calls == [2, 3]
-    assert store.get_run(run.id) is not None
-    with engine.begin() as conn, pytest.raises(SchemaError, match="newer"):
-        create_or_migrate(conn, [v2])
-    store.close()
+def test_text_with_a_nul_character_is_stored_not_refused(backend: str, store: Store) -> None:
+    # PostgreSQL's text cannot hold NUL; SQLite's can. Neither may fail the request.
+    run = new_run(store, name="a\x00b", group="g\x00", tags=["t\x00"])
+    store.ingest([(run.id, Status("failed", message="worker said \x00"))])
+    store.put_artefact(run.id, "m\x00", {"k\x00": "v\x00"})
+    store.put_findings(run.id, [{"code": "c\x00", "severity": "info", "message": "\x00"}])
+    record = store.get_run(run.id)
+    assert record is not None
+    nul = "\x00" if backend == "sqlite" else "\ufffd"
+    assert (record.name, record.group, record.tags) == (f"a{nul}b", f"g{nul}", [f"t{nul}"])
+    assert record.message == f"worker said {nul}" and record.status == "failed"
+    assert store.list_runs(tag=f"t{nul}") == [record]
+    # JSON text escapes it: the same on both.
+    assert store.get_artefacts(run.id) == {f"m{nul}": {"k\x00": "v\x00"}}
+    assert store.get_findings(run.id)[0]["code"] == f"c{nul}"

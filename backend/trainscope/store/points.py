@@ -23,10 +23,11 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
-from sqlalchemy import Connection, delete, func, insert, select
+from sqlalchemy import Connection, Select, delete, func, insert, select
 
 from trainscope.store.arrays import PointArrays
 from trainscope.store.codec import decode_chunk, encode_chunk
+from trainscope.store.database import BINARY_RESULTS
 from trainscope.store.jsonsafe import db_loads
 from trainscope.store.schema import point_chunks, runs
 
@@ -109,7 +110,7 @@ def _merge_unsealed(
 ) -> None:
     unsealed = (point_chunks.c.run_id == run_id) & point_chunks.c.sealed.is_(False)
     blobs = conn.execute(
-        select(point_chunks.c.data).where(unsealed).order_by(point_chunks.c.first_seq)
+        _select_data().where(unsealed).order_by(point_chunks.c.first_seq)
     ).scalars()
     parts = [decode_chunk(blob) for blob in blobs]
     if extra is not None:
@@ -179,7 +180,7 @@ def read_arrays(
         where = where & (point_chunks.c.first_seq < before_seq)
     order = point_chunks.c.first_seq
     if limit is None:
-        blobs = conn.execute(select(point_chunks.c.data).where(where).order_by(order)).scalars()
+        blobs = conn.execute(_select_data().where(where).order_by(order)).scalars()
         points = _between(_decode_all(blobs), after_seq, before_seq)
         return points, len(points), False
 
@@ -199,7 +200,7 @@ def read_arrays(
             break
         collected += chunks[i].n
     blobs = conn.execute(
-        select(point_chunks.c.data)
+        _select_data()
         .where(where, point_chunks.c.first_seq <= chunks[needed - 1].first_seq)
         .order_by(order)
     ).scalars()
@@ -209,6 +210,11 @@ def read_arrays(
     # upper bound there. has_more is exact either way.
     total = len(points) + sum(c.n for c in chunks[needed:])
     return points.slice(0, limit), total, total > limit
+
+
+def _select_data() -> Select[Any]:
+    """SELECT of chunk blobs, fetched in binary where the driver would otherwise hex them."""
+    return select(point_chunks.c.data).execution_options(**{BINARY_RESULTS: True})
 
 
 def _decode_all(blobs: Any) -> PointArrays:

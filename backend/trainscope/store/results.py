@@ -24,11 +24,14 @@ def put_artefact(conn: Connection, run_id: int, name: str, data: Any, now: float
 
 def get_artefacts(conn: Connection, run_id: int) -> dict[str, Any]:
     rows = conn.execute(
-        select(artefacts.c.name, artefacts.c.data)
-        .where(artefacts.c.run_id == run_id)
-        .order_by(artefacts.c.created_at, artefacts.c.name)
+        select(artefacts.c.created_at, artefacts.c.name, artefacts.c.data).where(
+            artefacts.c.run_id == run_id
+        )
     )
-    return {name: json_safe(db_loads(data)) for name, data in rows}
+    # Sorted here, not by ORDER BY: PostgreSQL would sort names by the database's collation
+    # (locale-dependent), SQLite by code point.
+    ordered = sorted(rows, key=lambda row: (row.created_at, row.name))
+    return {row.name: json_safe(db_loads(row.data)) for row in ordered}
 
 
 def put_findings(conn: Connection, run_id: int, items: list[dict[str, Any]], now: float) -> None:

@@ -3,7 +3,8 @@
 One writer path, many readers. The pipeline thread calls `ingest` (and REST handlers the other
 writes); FastAPI's threadpool reads at the same time from pooled connections. Writes are
 serialised by a lock (SQLite has one writer anyway, and the in-memory run cursors must change
-with the database); reads take no lock and, on SQLite in WAL mode, never wait for the writer.
+with the database); reads take no lock and never wait for the writer (SQLite in WAL mode,
+PostgreSQL's MVCC).
 """
 
 from __future__ import annotations
@@ -17,7 +18,7 @@ from sqlalchemy import Engine, select, update
 
 from trainscope.schemas.events import Event
 from trainscope.store import results
-from trainscope.store.database import make_engine, reader_engine, writer_engine
+from trainscope.store.database import lock_schema, make_engine, reader_engine, writer_engine
 from trainscope.store.downsample import select_rows
 from trainscope.store.ingest import apply_events
 from trainscope.store.points import RunCursor, chunk_stats, load_cursors, read_arrays
@@ -39,10 +40,14 @@ class Store:
 
     @classmethod
     def open(cls, url: str) -> Store:
-        """Connect to `url`, creating the tables or migrating them to the current version."""
+        """Connect to `url` (SQLite or PostgreSQL), creating the tables or migrating them to the
+        current version. A PostgreSQL server that cannot be reached raises SQLAlchemy's
+        `OperationalError` with the driver's reason: at once when it refuses, after
+        `database.CONNECT_TIMEOUT_S` (per address tried) when it does not answer."""
         engine = make_engine(url)
         try:
             with writer_engine(engine).begin() as conn:
+                lock_schema(conn)
                 create_or_migrate(conn)
         except BaseException:
             engine.dispose()

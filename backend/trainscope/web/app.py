@@ -44,7 +44,17 @@ Non-finite metric values travel as the strings "NaN", "Infinity", "-Infinity".
 
 def make_executor(settings: Settings) -> Executor:
     if settings.executor == "ray":
-        raise NotImplementedError("the Ray executor arrives with the deployment milestone")
+        # RayExecutor() imports ray (failing with how to install it), never torch.
+        from trainscope.jobs.ray_executor import RayExecutor
+
+        return RayExecutor(
+            address=settings.ray_address,
+            data_dir=settings.data_dir,
+            grace_s=settings.stop_grace_s,
+            # TRAINSCOPE_MAX_RUNS caps a cluster only when it is set: its default (1) is for
+            # the CPU of one machine, not for a cluster.
+            max_runs=settings.max_runs if "max_runs" in settings.model_fields_set else None,
+        )
     from trainscope.jobs.local import LocalExecutor
 
     return LocalExecutor(
