@@ -27,8 +27,10 @@ from trainscope.engine.metrics import (
 )
 from trainscope.engine.models import build_model, count_parameters
 from trainscope.engine.optim import clip_gradients, make_optimizer
+from trainscope.engine.probes import ExplosionWatch, plan_for
 from trainscope.engine.recorder import PointRecorder
 from trainscope.engine.schedules import PlateauState, learn_rate_at
+from trainscope.engine.telemetry import UpdateRatios
 from trainscope.schemas.events import (
     Artefact,
     CheckpointSaved,
@@ -98,7 +100,8 @@ def _train(
     data: DatasetSplits | None,
     persisted_seq: int | None,
 ) -> Status:
-    opts = spec.options
+    plan = plan_for(spec)
+    opts = plan.options
     device = pick_device(opts.execution_environment)
     if data is None:
         data = load_dataset(spec.dataset, data_dir)
@@ -113,7 +116,9 @@ def _train(
     optimizer = make_optimizer(params, opts)
     tensors = _to_tensors(data, device)
     X, y = tensors["train"]
-    val = tensors.get("val")
+    val = tensors.get("val") if plan.validate else None
+    if plan.max_train_samples is not None:
+        X, y = X[: plan.max_train_samples], y[: plan.max_train_samples]
 
     n_train = len(X)
     batch = opts.mini_batch_size
@@ -124,7 +129,18 @@ def _train(
             f"mini_batch_size {batch} is larger than the {n_train} training samples; "
             f"set it to {n_train} or less"
         )
+    if plan.iteration_limit is not None:
+        # A probe runs a number of iterations, however many epochs that takes.
+        opts = opts.model_copy(
+            update={"max_epochs": math.ceil(plan.iteration_limit / iters_per_epoch)}
+        )
     max_iterations = iters_per_epoch * opts.max_epochs
+    if plan.iteration_limit is not None:
+        max_iterations = min(max_iterations, plan.iteration_limit)
+    explosion = ExplosionWatch() if plan.stop_on_explosion else None
+    ratios = (
+        UpdateRatios(model, layers) if opts.update_ratio_frequency > 0 and params else None
+    )
     shuffler = torch.Generator().manual_seed(opts.seed)
     perm = (
         torch.arange(n_train)
@@ -216,8 +232,11 @@ def _train(
         epoch_perm = perm.to(device)
         for b in range(first_batch, iters_per_epoch):
             iteration += 1
-            lr = learn_rate_at(opts, iteration, epoch, iters_per_epoch, max_iterations)
-            lr *= plateau.scale
+            if plan.learn_rate is not None:
+                lr = plan.learn_rate(iteration)
+            else:
+                lr = learn_rate_at(opts, iteration, epoch, iters_per_epoch, max_iterations)
+                lr *= plateau.scale
             for group in optimizer.param_groups:
                 group["lr"] = lr
 
@@ -230,19 +249,26 @@ def _train(
             grad_norm = clip_gradients(
                 params, opts.gradient_threshold_method, opts.gradient_threshold
             )
+            measure = ratios is not None and iteration % opts.update_ratio_frequency == 0
+            if measure:
+                assert ratios is not None
+                ratios.before_step()
             optimizer.step()
             # Tensors, not floats: on a GPU a float() here would sync every iteration.
             recorder.record(iteration, epoch, lr, loss, batch_metric(task, output, yb), grad_norm)
+            extra: dict[str, float] | None = None
+            if measure:
+                assert ratios is not None
+                extra = ratios.after_step()  # joins this iteration's point (a flush below)
 
             validate_now = val is not None and (
                 iteration % opts.validation_frequency == 0 or iteration == max_iterations
             )
-            extra: dict[str, float] | None = None
             improved = False
             if validate_now:
                 assert val is not None
                 result = evaluate(model, val[0], val[1], task)
-                extra = {"val_loss": result.loss, f"val_{key}": result.metric}
+                extra = {**(extra or {}), "val_loss": result.loss, f"val_{key}": result.metric}
                 last_validated = iteration
                 improved = result.loss < best_val_loss
                 if improved:
@@ -253,7 +279,12 @@ def _train(
                     stale_validations += 1
                 plateau.update(opts, improved)
 
-            if validate_now or recorder.due:
+            if explosion is not None and explosion.exploded(float(loss.detach())):
+                # The range test's end: a sync per iteration (float) is fine in a short probe.
+                recorder.flush(extra)
+                finish_reason = "loss-exploded"
+                break
+            if extra is not None or recorder.due:
                 bad = recorder.flush(extra)
                 if bad is not None:
                     status = Status(
@@ -267,6 +298,11 @@ def _train(
 
             if validate_now and stale_validations >= opts.validation_patience:
                 finish_reason = "validation-patience"
+                break
+            if plan.iteration_limit is not None and iteration >= max_iterations:
+                # A probe's last iteration can fall mid-epoch.
+                if plan.stop_on_explosion:
+                    finish_reason = "range-end"
                 break
             if should_stop():
                 recorder.flush()
@@ -291,7 +327,8 @@ def _train(
     class_names = data.class_names
     if task == "classification" and class_names is None:
         class_names = [str(i) for i in range(info.output_size)]
-    _finish(model, tensors["test"], task, key, class_names, recorder, iteration, epoch, emit)
+    if plan.test:
+        _finish(model, tensors["test"], task, key, class_names, recorder, iteration, epoch, emit)
     if run_dir is not None:
         save_checkpoint({"model": model.state_dict()}, run_dir / "model.pt")
     status = Status("completed", finish_reason=finish_reason, iteration=iteration)

@@ -13,7 +13,8 @@ from typing import Any, Literal
 RunStatus = Literal[
     "queued", "running", "completed", "stopped", "diverged", "failed", "interrupted"
 ]
-FinishReason = Literal["max-epochs", "validation-patience"]
+# loss-exploded and range-end end an lr-range-test run (engine/probes.py).
+FinishReason = Literal["max-epochs", "validation-patience", "loss-exploded", "range-end"]
 # The statuses a run can end in; the engine itself only ever ends in these four.
 ENGINE_END_STATUSES: tuple[str, ...] = ("completed", "stopped", "diverged", "failed")
 

@@ -217,6 +217,15 @@ class TrainingOptions(BaseModel):
     execution_environment: ExecutionEnvironment = _opt(
         "auto", "ExecutionEnvironment", "auto (a GPU when there is one), cpu, or gpu."
     )
+    update_ratio_frequency: int = _opt(
+        0,
+        None,
+        "Every this many iterations, record each layer's update/weight ratio ‖Δw‖/‖w‖ "
+        "(update_ratio/<layer>); 0 = off. Healthy is about 1e-3: far below, the layer "
+        "barely learns (raise the learn rate); far above, it is unstable (lower it).",
+        ge=0,
+        le=1_000_000,
+    )
 
     @model_validator(mode="after")
     def _solver_defaults(self) -> TrainingOptions:

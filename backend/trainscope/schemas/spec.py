@@ -3,9 +3,16 @@
 from __future__ import annotations
 
 import math
-from typing import Any
+from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationInfo, field_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    ValidationInfo,
+    field_validator,
+    model_validator,
+)
 
 from trainscope.schemas.datasets import DatasetSpec
 from trainscope.schemas.model import (
@@ -16,6 +23,33 @@ from trainscope.schemas.model import (
     resolve_layers,
 )
 from trainscope.schemas.options import TrainingOptions
+
+RunKind = Literal["train", "lr-range-test", "overfit-batch", "initial-loss"]
+RUN_KINDS: tuple[str, ...] = ("train", "lr-range-test", "overfit-batch", "initial-loss")
+# Preflight runs (kind overfit-batch): this many mini-batches, trained this many iterations.
+OVERFIT_BATCHES = 4
+OVERFIT_ITERATIONS = 200
+
+
+class LRRangeSpec(BaseModel):
+    """The learning-rate range test (kind "lr-range-test"): the learn rate rises exponentially
+    from `start_learn_rate` to `end_learn_rate` over `iterations`, and the run ends early when
+    the smoothed loss explodes (4× its minimum) or becomes non-finite."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    start_learn_rate: float = Field(1e-7, gt=0, le=1e3, description="First learn rate.")
+    end_learn_rate: float = Field(10.0, gt=0, le=1e6, description="Last learn rate.")
+    iterations: int = Field(300, ge=10, le=100_000, description="Iterations from start to end.")
+
+    @model_validator(mode="after")
+    def _rising(self) -> LRRangeSpec:
+        if self.end_learn_rate <= self.start_learn_rate:
+            raise ValueError(
+                f"end_learn_rate {self.end_learn_rate:g} must be above start_learn_rate "
+                f"{self.start_learn_rate:g}"
+            )
+        return self
 
 
 class RunSpec(BaseModel):
@@ -32,6 +66,17 @@ class RunSpec(BaseModel):
     options: TrainingOptions = Field(default_factory=TrainingOptions)
     tags: list[str] = Field(default_factory=list, max_length=50)
     group: str | None = Field(None, max_length=200)
+    kind: RunKind = Field(
+        "train",
+        description="train (default); preflight checks before tuning: initial-loss (one "
+        "iteration: is the first loss near ln(classes)?), overfit-batch (4 mini-batches, no "
+        "regularisation, 200 iterations: can the network fit them?), lr-range-test (the "
+        "learn rate rises exponentially until the loss explodes; suggests an initial learn "
+        "rate).",
+    )
+    lr_range: LRRangeSpec = Field(
+        default_factory=LRRangeSpec, description="Settings of the lr-range-test kind."
+    )
 
     @field_validator("model")
     @classmethod
