@@ -23,6 +23,7 @@ SERVER_SIDE = [
     "pipeline",
     "jobs",
     "doctor",
+    "sweeps",
 ]
 # Modules inside those packages that run only in worker processes (they may load the engine's
 # dependencies). The server imports everything else in the packages above, and must get no

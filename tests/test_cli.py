@@ -16,7 +16,9 @@ from trainscope.schemas.spec import RunSpec
 from .support import console_script
 
 ROOT = Path(__file__).resolve().parents[1]
-EXAMPLES = sorted((ROOT / "examples").rglob("*.json"))
+# Sweep files (a base RunSpec and a space) are examples too, but not run specs.
+SWEEPS = sorted((ROOT / "examples").rglob("*-sweep.json"))
+EXAMPLES = sorted(set((ROOT / "examples").rglob("*.json")) - set(SWEEPS))
 
 
 def trainscope(*args: str, cwd: Path, data_dir: Path) -> subprocess.CompletedProcess[str]:
@@ -37,6 +39,15 @@ def write(path: Path, spec: dict[str, object]) -> Path:
 )
 def test_every_example_is_a_valid_spec(example: Path) -> None:
     RunSpec.model_validate_json(example.read_text(encoding="utf-8"))
+
+
+@pytest.mark.parametrize("example", SWEEPS, ids=lambda p: p.name)
+def test_every_sweep_example_is_a_valid_sweep_whose_trials_are_valid_specs(example: Path) -> None:
+    from trainscope.sweeps.spec import SweepSpec, check_trials
+    from trainscope.web.service import merge_overrides
+
+    sweep = SweepSpec.model_validate_json(example.read_text(encoding="utf-8"))
+    assert len(check_trials(sweep, merge_overrides)) == len(sweep.proposals()) > 1
 
 
 def test_the_tuning_story_examples_exist() -> None:

@@ -6,6 +6,7 @@ Never imports torch at module level: `trainscope --help` must be instant.
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import json
 import signal
 import sys
@@ -173,17 +174,21 @@ def cmd_train(args: argparse.Namespace) -> int:
     artefacts: dict[str, dict[str, Any]] = {}
     n_points = 0
     final: dict[str, float] = {}
+    history = History()  # for the doctor's reading at the end
+    info: dict[str, Any] = {}
 
     def emit(event: Event) -> None:
         nonlocal n_points
         if isinstance(event, Point):
             n_points += 1
             final.update(event.values)
+            history.add(event.iteration, event.epoch, event.values)
             progress.point(event.iteration, event.epoch, event.values)
             if out is not None:
                 out.write(json.dumps(event.to_json()) + "\n")
         elif isinstance(event, Started):
             progress.begin(event)
+            info.update(dataclasses.asdict(event))
         elif isinstance(event, Artefact):
             artefacts[event.name] = event.data
 
@@ -220,11 +225,63 @@ def cmd_train(args: argparse.Namespace) -> int:
         for name, data in artefacts.items():
             (art_dir / f"{name}.json").write_text(json.dumps(data), encoding="utf-8")
     _summary(status, final, n_points, elapsed, args.out, run_dir)
+    _print_findings(spec, status, history, info)
     return {
         "completed": EXIT_OK,
         "diverged": EXIT_DIVERGED,
         "stopped": EXIT_STOPPED,
     }.get(status.status, EXIT_FAILED)
+
+
+class History:
+    """Every point's values as columns, as the store would give them to the doctor."""
+
+    def __init__(self) -> None:
+        self.iteration: list[int] = []
+        self.epoch: list[int] = []
+        self.values: dict[str, list[float | None]] = {}
+
+    def add(self, iteration: int, epoch: int, values: dict[str, float]) -> None:
+        n = len(self.iteration)
+        self.iteration.append(iteration)
+        self.epoch.append(epoch)
+        for name, value in values.items():
+            column = self.values.get(name)
+            if column is None:
+                column = self.values[name] = [None] * n
+            column.append(value)
+        for column in self.values.values():
+            if len(column) == n:
+                column.append(None)
+
+
+SEVERITY_MARK = {"critical": "!!", "warning": "! ", "info": "i ", "ok": "ok"}
+
+
+def _print_findings(spec: RunSpec, status: Any, history: History, info: dict[str, Any]) -> None:
+    """The doctor's reading of the run, as the dashboard would show it."""
+    from trainscope.doctor import Curves, RunContext, diagnose
+
+    curves = Curves.from_columns(history.iteration, history.epoch, history.values, info)
+    context = RunContext(
+        options=spec.options,
+        kind=spec.kind,
+        ended=True,
+        status=status.status,
+        finish_reason=status.finish_reason,
+        layers=tuple(info.get("layers") or ()),
+    )
+    findings = diagnose(curves, context)
+    if not findings:
+        return
+    print("doctor:", file=sys.stderr)
+    for f in findings:
+        where = f" at iteration {f.iteration}" if f.iteration is not None else ""
+        mark = SEVERITY_MARK.get(f.severity, "  ")
+        print(f"  {mark} {f.code}{where}: {f.message}", file=sys.stderr)
+        if f.patch:
+            fix = f.fix or "restart with"
+            print(f"     fix: {fix}  {json.dumps(f.patch)}", file=sys.stderr)
 
 
 def _summary(
@@ -284,9 +341,22 @@ def cmd_serve(args: argparse.Namespace) -> int:
 def cmd_submit(args: argparse.Namespace) -> int:
     import os
 
-    from trainscope.remote import FINAL, SubmitError, follow, submit
+    from trainscope.remote import FINAL, SubmitError, follow, follow_sweep, is_sweep, submit
 
     token = args.token or os.environ.get("TRAINSCOPE_API_TOKEN")
+    if is_sweep(Path(args.spec)):
+        try:
+            sweep = submit(Path(args.spec), args.url, token)
+            where = f"{args.url.rstrip('/')}/sweeps/{sweep['id']}"
+            trials = sweep["trials_total"]
+            print(f"sweep {sweep['id']} {sweep['status']} ({trials} trials): {where}")
+            if not args.follow:
+                return EXIT_OK
+            sweep = follow_sweep(args.url, sweep, token)
+        except SubmitError as exc:
+            raise InputError(str(exc)) from None
+        print(f"sweep {sweep['status']}", file=sys.stderr)
+        return EXIT_OK if sweep["status"] == "completed" else EXIT_STOPPED
     try:
         run = submit(Path(args.spec), args.url, token)
         print(f"run {run['id']} {run['status']}: {args.url.rstrip('/')}/runs/{run['id']}")
@@ -332,8 +402,8 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("--log-level", default="warning", choices=["debug", "info", "warning", "error"])
     s.set_defaults(func=cmd_serve)
 
-    m = sub.add_parser("submit", help="submit a run spec to a server")
-    m.add_argument("spec", help="run spec JSON file")
+    m = sub.add_parser("submit", help="submit a run spec (or a sweep file) to a server")
+    m.add_argument("spec", help="run spec JSON file, or a sweep file (with base and space)")
     m.add_argument("--url", default="http://127.0.0.1:8000", help="the server")
     m.add_argument("--follow", "-f", action="store_true", help="print progress until it ends")
     m.add_argument(

@@ -21,17 +21,36 @@ def _headers(token: str | None) -> dict[str, str]:
     return {"Authorization": f"Bearer {token}"} if token else {}
 
 
+def is_sweep(spec_path: Path) -> bool:
+    """A sweep file has a `base` RunSpec and a `space`; anything else is sent as a run spec."""
+    try:
+        spec = json.loads(spec_path.read_bytes())
+    except (OSError, ValueError):
+        return False
+    return isinstance(spec, dict) and "base" in spec and "space" in spec
+
+
 def submit(spec_path: Path, url: str, token: str | None) -> dict[str, Any]:
+    """POST a run spec to /api/runs, or a sweep file to /api/sweeps; the created resource."""
     import httpx
 
     try:
         body = spec_path.read_bytes()
     except FileNotFoundError:
         raise SubmitError(f"{spec_path}: no such file") from None
-    body = _upload_local_data(body, spec_path, url, token)
+    sweep = is_sweep(spec_path)
+    if sweep:
+        # The base's dataset may be a local file like a run's: upload it the same way.
+        whole = json.loads(body)
+        if isinstance(whole.get("base"), dict):
+            base = json.dumps(whole["base"]).encode()
+            whole["base"] = json.loads(_upload_local_data(base, spec_path, url, token))
+        body = json.dumps(whole).encode()
+    else:
+        body = _upload_local_data(body, spec_path, url, token)
     try:
         response = httpx.post(
-            f"{url.rstrip('/')}/api/runs",
+            f"{url.rstrip('/')}/api/{'sweeps' if sweep else 'runs'}",
             content=body,
             headers={"Content-Type": "application/json", **_headers(token)},
             timeout=30,
@@ -149,3 +168,49 @@ def follow(
         stream.write("\n")
     stream.write(_line(run, values, iteration, epoch) + "\n")
     return run
+
+
+def _trial_line(trial: dict[str, Any], metric: str) -> str:
+    shown = " ".join(
+        f"{k}={v:g}" if isinstance(v, float) else f"{k}={v}" for k, v in trial["params"].items()
+    )
+    value = trial.get("value")
+    status = trial["status"] + (" (early-stopped)" if trial.get("early_stopped") else "")
+    parts = [f"trial {trial['index']}", f"run {trial['run_id']}", status, shown]
+    if isinstance(value, (int, float)):
+        parts.append(f"{metric} {value:.4g}")
+    return "  ".join(parts)
+
+
+def follow_sweep(
+    url: str, sweep: dict[str, Any], token: str | None, stream: TextIO = sys.stderr
+) -> dict[str, Any]:
+    """Poll the sweep until it ends, printing one line per trial as it finishes and the best at
+    the end; return the final sweep. Polling (every second) rather than a websocket per trial:
+    a sweep's pace is its trials', and one request a second costs the server nothing."""
+    import time
+
+    import httpx
+
+    seen: set[int] = set()
+    where = f"{url.rstrip('/')}/api/sweeps/{sweep['id']}"
+    while True:
+        try:
+            response = httpx.get(where, headers=_headers(token), timeout=30)
+        except httpx.HTTPError as exc:
+            raise SubmitError(f"lost sweep {sweep['id']}: {exc}") from None
+        if response.status_code != 200:
+            raise SubmitError(f"sweep {sweep['id']}: {_refusal(response)}")
+        sweep = response.json()
+        for trial in sweep["trials"]:
+            if trial["index"] not in seen and trial["status"] in FINAL:
+                seen.add(trial["index"])
+                stream.write(_trial_line(trial, sweep["metric"]) + "\n")
+                stream.flush()
+        if sweep["status"] != "running":
+            break
+        time.sleep(1.0)
+    best = sweep.get("best")
+    if best is not None:
+        stream.write(f"best: {_trial_line(best, sweep['metric'])}\n")
+    return sweep

@@ -120,6 +120,7 @@ def test_a_version_1_database_opens_with_its_data_and_takes_what_it_could_not(
         assert store.get_artefacts(parent_id) == {"confusion_matrix": {"matrix": [[3, 1], [0, 4]]}}
         (finding,) = store.get_findings(parent_id)
         assert finding["code"] == "overfitting" and finding["evidence"] == {"gap": "Infinity"}
+        assert finding["fix"] is None  # version 3's column: old findings have none
         child = store.get_run(child_id)
         assert child is not None and child.parent_id == parent_id
         assert store.list_runs(tag="alpha") == [parent]
@@ -140,6 +141,11 @@ def test_a_version_1_database_opens_with_its_data_and_takes_what_it_could_not(
         )
         store.put_findings(child_id, [{**finding_body(), "iteration": huge - 1}])
         assert store.get_findings(child_id)[0]["iteration"] == huge - 1
+        # Version 4: sweeps, and old runs are trials of none.
+        assert (parent.sweep_id, parent.sweep_trial) == (None, None)
+        sweep = store.create_sweep(name="s", spec={"metric": "val_loss"}, trials=[{"seed": 1}])
+        trial = new_run(store, sweep=(sweep.id, 0))
+        assert (trial.sweep_id, trial.sweep_trial) == (sweep.id, 0)
     finally:
         store.close()
 
@@ -218,11 +224,11 @@ def test_migrations_run_in_order_each_stamped_and_only_once(store: Store) -> Non
 
     def add_column(conn: Connection) -> None:
         calls.append(SCHEMA_VERSION + 1)
-        conn.execute(text("ALTER TABLE runs ADD COLUMN sweep_id INTEGER"))
+        conn.execute(text("ALTER TABLE runs ADD COLUMN notes INTEGER"))
 
     def fill_column(conn: Connection) -> None:
         calls.append(SCHEMA_VERSION + 2)
-        conn.execute(text("UPDATE runs SET sweep_id = 7"))
+        conn.execute(text("UPDATE runs SET notes = 7"))
 
     steps = [*MIGRATIONS, add_column, fill_column]
     with store.engine.begin() as conn:
@@ -230,7 +236,7 @@ def test_migrations_run_in_order_each_stamped_and_only_once(store: Store) -> Non
     assert calls == [SCHEMA_VERSION + 1, SCHEMA_VERSION + 2]
     with store.engine.begin() as conn:
         assert create_or_migrate(conn, steps) == SCHEMA_VERSION + 2  # current: nothing runs
-        assert conn.execute(text("SELECT sweep_id FROM runs")).scalar() == 7
+        assert conn.execute(text("SELECT notes FROM runs")).scalar() == 7
     assert calls == [SCHEMA_VERSION + 1, SCHEMA_VERSION + 2]
     assert store.get_run(run.id) is not None
     with store.engine.begin() as conn, pytest.raises(SchemaError, match="newer"):
@@ -241,7 +247,7 @@ def test_a_failed_migration_leaves_the_database_as_it_was(store: Store) -> None:
     run = new_run(store)
 
     def half_done(conn: Connection) -> None:
-        conn.execute(text("ALTER TABLE runs ADD COLUMN sweep_id INTEGER"))
+        conn.execute(text("ALTER TABLE runs ADD COLUMN notes INTEGER"))
         conn.execute(text("UPDATE runs SET name = 'changed'"))
         raise RuntimeError("migration bug")
 
@@ -249,7 +255,7 @@ def test_a_failed_migration_leaves_the_database_as_it_was(store: Store) -> None:
         create_or_migrate(conn, [*MIGRATIONS, half_done])
     assert store.schema_version() == SCHEMA_VERSION
     with store.engine.connect() as conn:
-        assert "sweep_id" not in {c["name"] for c in inspect(conn).get_columns("runs")}
+        assert "notes" not in {c["name"] for c in inspect(conn).get_columns("runs")}
     record = store.get_run(run.id)
     assert record is not None and record.name is None
 

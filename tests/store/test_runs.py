@@ -147,6 +147,7 @@ def test_artefacts_replace_and_findings_replace(store: Store) -> None:
                 "message": "loss became NaN",
                 "evidence": {"loss": math.inf},
                 "patch": {"initial_learn_rate": 0.001},
+                "fix": "Restart with initial_learn_rate 0.001",
             },
             {"code": "slow", "severity": "info", "message": "m"},
         ],
@@ -155,6 +156,7 @@ def test_artefacts_replace_and_findings_replace(store: Store) -> None:
     assert [f["code"] for f in got] == ["diverged", "slow"]
     assert got[0]["evidence"] == {"loss": "Infinity"} and got[0]["iteration"] == 7
     assert got[0]["patch"] == {"initial_learn_rate": 0.001} and got[1]["patch"] is None
+    assert got[0]["fix"] == "Restart with initial_learn_rate 0.001" and got[1]["fix"] is None
     store.put_findings(run.id, [])
     assert store.get_findings(run.id) == []
     with pytest.raises(ValueError, match="unknown keys colour"):

@@ -103,10 +103,22 @@ def finished_run(fuzz_server: Server) -> dict[str, Any]:
 
 
 def forget_created_run(server: Server, case: schemathesis.Case, response: Any) -> None:
-    """Delete a run the fuzzer's request created (stopping it if it had started)."""
-    created = CREATES_RUN.get((case.method.upper(), case.path))
-    if created is not None and response.status_code == created:
-        run_id = response.json()["id"]
+    """Delete the runs the fuzzer's request created (stopping them if they had started); stop
+    a sweep it created first, so that it proposes no more trials."""
+    key = (case.method.upper(), case.path)
+    if response.status_code != 201:
+        return
+    ids: list[int] = []
+    if key in CREATES_RUN:
+        ids = [response.json()["id"]]
+    elif key == ("POST", "/api/runs/{run_id}/repeat"):
+        ids = [r["id"] for r in response.json()["runs"]]
+    elif key == ("POST", "/api/sweeps"):
+        sweep_id = response.json()["id"]
+        httpx.post(f"{server.url}/api/sweeps/{sweep_id}/stop", timeout=30)
+        trials = httpx.get(f"{server.url}/api/sweeps/{sweep_id}", timeout=30).json()["trials"]
+        ids = [t["run_id"] for t in trials if t["run_id"] is not None]
+    for run_id in ids:
         assert httpx.delete(f"{server.url}/api/runs/{run_id}", timeout=30).status_code == 204
 
 

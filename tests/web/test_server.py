@@ -35,7 +35,15 @@ def test_created_run_streams_every_point_once_and_rest_agrees(server: Server) ->
         assert final["progress"]["iteration"] == 120
         assert "test_accuracy" in final["latest"]
         assert "confusion_matrix" in api.get(f"/api/runs/{run['id']}/artefacts").json()
-        assert api.get(f"/api/runs/{run['id']}/findings").json() == []
+        # Spirals at sgdm's default 0.01 barely learn in 120 iterations: the doctor says so
+        # (on its own thread, a moment after the final status).
+        deadline = time.monotonic() + 10
+        while time.monotonic() < deadline:
+            codes = [f["code"] for f in api.get(f"/api/runs/{run['id']}/findings").json()]
+            if "too-slow" in codes:
+                break
+            time.sleep(0.1)
+        assert "too-slow" in codes
 
 
 def test_reconnect_with_after_seq_gives_exactly_the_missing_points(server: Server) -> None:

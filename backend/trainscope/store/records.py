@@ -41,9 +41,15 @@ class RunRecord:
     latest: dict[str, float]  # the latest value of each metric
     best: dict[str, Any] | None  # {"val_loss", "val_<metric>"…, "iteration", "epoch", "seq"}
     checkpoint: str | None
+    sweep_id: int | None = None  # the sweep this run is a trial of
+    sweep_trial: int | None = None  # which of its trials (0-based)
 
     @property
     def max_epochs(self) -> int | None:
+        if self.spec.get("kind", "train") != "train" and self.max_iterations:
+            # A probe trains a number of iterations, not the spec's max_epochs.
+            per_epoch = self.iterations_per_epoch or self.max_iterations
+            return -(-self.max_iterations // per_epoch)
         options = self.spec.get("options")
         if isinstance(options, dict):
             value = options.get("max_epochs", options.get("MaxEpochs"))
@@ -79,6 +85,8 @@ class RunRecord:
             "info": self.info,
             "latest": self.latest,
             "best": self.best,
+            "sweep_id": self.sweep_id,
+            "sweep_trial": self.sweep_trial,
         }
         result: dict[str, Any] = json_safe(body)
         return result

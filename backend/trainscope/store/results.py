@@ -11,7 +11,16 @@ from sqlalchemy import Connection, delete, insert, select
 from trainscope.store.jsonsafe import db_dumps, db_loads, json_safe
 from trainscope.store.schema import artefacts, findings
 
-FINDING_KEYS = {"code", "severity", "message", "iteration", "evidence", "patch", "created_at"}
+FINDING_KEYS = {
+    "code",
+    "severity",
+    "message",
+    "iteration",
+    "evidence",
+    "patch",
+    "fix",
+    "created_at",
+}
 
 
 def put_artefact(conn: Connection, run_id: int, name: str, data: Any, now: float) -> None:
@@ -54,6 +63,7 @@ def put_findings(conn: Connection, run_id: int, items: list[dict[str, Any]], now
                 "message": item["message"],
                 "evidence": db_dumps(item.get("evidence") or {}),
                 "patch": None if patch is None else db_dumps(patch),
+                "fix": item.get("fix"),
                 "created_at": item.get("created_at", now),
             }
         )
@@ -76,6 +86,7 @@ def get_findings(conn: Connection, run_id: int) -> list[dict[str, Any]]:
                 "message": row.message,
                 "evidence": db_loads(row.evidence),
                 "patch": db_loads(row.patch),
+                "fix": row.fix,
                 "created_at": row.created_at,
             }
         )

@@ -62,6 +62,8 @@ def insert_run(
     tags: list[str],
     status: str,
     now: float,
+    sweep_id: int | None = None,
+    sweep_trial: int | None = None,
 ) -> int:
     check_status(status)
     if parent_id is not None and not run_exists(conn, parent_id):
@@ -79,6 +81,8 @@ def insert_run(
             last_seq=0,
             info=db_dumps({}),
             latest=db_dumps({}),
+            sweep_id=sweep_id,
+            sweep_trial=sweep_trial,
         )
     )
     (run_id,) = result.inserted_primary_key or (None,)
@@ -107,8 +111,11 @@ def select_runs(
     group: str | None = None,
     tag: str | None = None,
     limit: int | None = None,
+    sweep_id: int | None = None,
 ) -> list[RunRecord]:
     query = select(runs).order_by(runs.c.id.desc())
+    if sweep_id is not None:
+        query = query.where(runs.c.sweep_id == sweep_id)
     if run_id is not None:
         query = query.where(runs.c.id == run_id)
     if status is not None:
@@ -160,6 +167,8 @@ def _record(row: Row[Any], tags: list[str]) -> RunRecord:
         latest=db_loads(row.latest) or {},
         best=db_loads(row.best),
         checkpoint=row.checkpoint,
+        sweep_id=row.sweep_id,
+        sweep_trial=row.sweep_trial,
     )
 
 

@@ -92,8 +92,34 @@ runs = Table(
     Column("latest", Text, nullable=False, default="{}"),
     Column("best", Text),
     Column("checkpoint", FreeText),
+    # The sweep a run is a trial of, and which trial (version 4; last, where ALTER TABLE puts
+    # them in a migrated database). No foreign key: SQLite cannot add one to an existing table
+    # the way a new one declares it, and sweeps are never deleted.
+    Column("sweep_id", Integer),
+    Column("sweep_trial", Integer),
     Index("ix_runs_status", "status"),
     Index("ix_runs_group_name", "group_name"),
+    Index("ix_runs_sweep_id", "sweep_id"),
+    sqlite_autoincrement=True,
+)
+
+sweeps = Table(
+    "sweeps",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("name", FreeText),
+    Column("status", Text, nullable=False),  # running | completed | stopped
+    # The SweepSpec as validated, and every trial's values, fixed when the sweep was created:
+    # a restarted server goes on with exactly the trials that were proposed.
+    Column("spec", Text, nullable=False),
+    Column("trials", Text, nullable=False),
+    # Trials [0, next_trial) have been made runs; bumped in the transaction that makes one.
+    Column("next_trial", Integer, nullable=False, default=0),
+    Column("group_name", FreeText, nullable=False),
+    Column("message", FreeText),
+    Column("created_at", Float, nullable=False),
+    Column("ended_at", Float),
+    Index("ix_sweeps_status", "status"),
     sqlite_autoincrement=True,
 )
 
@@ -143,6 +169,9 @@ findings = Table(
     Column("evidence", Text, nullable=False),
     Column("patch", Text),
     Column("created_at", Float, nullable=False),
+    # The patch in words, for the button that applies it (version 3; last, where ALTER TABLE
+    # puts it in a migrated database).
+    Column("fix", FreeText),
     Index("ix_findings_run_id", "run_id"),
 )
 
@@ -184,11 +213,24 @@ def _v2_postgresql_types(conn: Connection) -> None:
     _compress_blobs_with_lz4(conn)
 
 
+def _v3_finding_fix(conn: Connection) -> None:
+    """Findings say their suggested change in words (`fix`); older ones have none."""
+    conn.execute(text("ALTER TABLE findings ADD COLUMN fix TEXT"))
+
+
+def _v4_sweeps(conn: Connection) -> None:
+    """Sweeps (a table of their own) and the sweep a run is a trial of."""
+    sweeps.create(conn)
+    conn.execute(text("ALTER TABLE runs ADD COLUMN sweep_id INTEGER"))
+    conn.execute(text("ALTER TABLE runs ADD COLUMN sweep_trial INTEGER"))
+    conn.execute(text("CREATE INDEX ix_runs_sweep_id ON runs (sweep_id)"))
+
+
 # MIGRATIONS[i] takes an existing database from version i + 1 to i + 2. Append, never edit.
 # A migration runs on every supported database (SQLite, PostgreSQL): branch on
 # `conn.dialect.name` where their DDL differs. tests/store/test_migrations.py opens a database
 # made by the oldest schema (its tables are kept there) and checks it ends up like a new one.
-MIGRATIONS: list[Migration] = [_v2_postgresql_types]
+MIGRATIONS: list[Migration] = [_v2_postgresql_types, _v3_finding_fix, _v4_sweeps]
 SCHEMA_VERSION = 1 + len(MIGRATIONS)
 
 

@@ -25,6 +25,13 @@ from trainscope.store.points import RunCursor, chunk_stats, load_cursors, read_a
 from trainscope.store.records import PointColumns, RunRecord
 from trainscope.store.runs import delete_run_rows, insert_run, select_runs, update_run_row
 from trainscope.store.schema import create_or_migrate, runs, schema_version
+from trainscope.store.sweeps import (
+    SweepRecord,
+    claim_trial,
+    insert_sweep,
+    select_sweeps,
+    update_sweep_row,
+)
 
 INTERRUPTED_MESSAGE = "the server stopped while this run was {status}"
 
@@ -72,8 +79,13 @@ class Store:
         group: str | None,
         tags: list[str],
         status: str = "queued",
+        sweep: tuple[int, int] | None = None,
     ) -> RunRecord:
+        """`sweep`: (sweep id, trial) when the run is that trial; the sweep's next trial moves
+        past it in the same transaction (ValueError when it was not the next one)."""
         with self._write_lock, self._writer.begin() as conn:
+            if sweep is not None:
+                claim_trial(conn, *sweep)
             run_id = insert_run(
                 conn,
                 spec=spec,
@@ -83,6 +95,8 @@ class Store:
                 tags=tags,
                 status=status,
                 now=time.time(),
+                sweep_id=sweep[0] if sweep else None,
+                sweep_trial=sweep[1] if sweep else None,
             )
             (record,) = select_runs(conn, run_id=run_id)
         return record
@@ -98,13 +112,16 @@ class Store:
         status: Sequence[str] | None = None,
         group: str | None = None,
         tag: str | None = None,
-        limit: int = 500,
+        limit: int | None = 500,
+        sweep_id: int | None = None,
     ) -> list[RunRecord]:
         """Newest first; `status` is any of these statuses."""
         if isinstance(status, str):
             status = [status]
         with self._reader.connect() as conn:
-            return select_runs(conn, status=status, group=group, tag=tag, limit=limit)
+            return select_runs(
+                conn, status=status, group=group, tag=tag, limit=limit, sweep_id=sweep_id
+            )
 
     def update_run(self, run_id: int, **fields: Any) -> RunRecord | None:
         """Set `RunRecord` fields by name (`group`, `tags`, `spec`… but not `id`/`last_seq`).
@@ -149,6 +166,37 @@ class Store:
                 )
                 ids.extend(status_ids)
         return sorted(ids)
+
+    # ---- sweeps ------------------------------------------------------------------------------
+
+    def create_sweep(
+        self, *, name: str | None, spec: dict[str, Any], trials: list[dict[str, Any]]
+    ) -> SweepRecord:
+        """A running sweep whose group is `sweep-<id>`; no trial has a run yet."""
+        with self._write_lock, self._writer.begin() as conn:
+            sweep_id = insert_sweep(conn, name=name, spec=spec, trials=trials, now=time.time())
+            (record,) = select_sweeps(conn, sweep_id=sweep_id)
+        return record
+
+    def get_sweep(self, sweep_id: int) -> SweepRecord | None:
+        with self._reader.connect() as conn:
+            found = select_sweeps(conn, sweep_id=sweep_id)
+        return found[0] if found else None
+
+    def list_sweeps(
+        self, *, status: Sequence[str] | None = None, limit: int | None = 100
+    ) -> list[SweepRecord]:
+        """Newest first."""
+        with self._reader.connect() as conn:
+            return select_sweeps(conn, status=status, limit=limit)
+
+    def update_sweep(self, sweep_id: int, **fields: Any) -> SweepRecord | None:
+        """Set `status`, `message`, `ended_at`; None when there is no such sweep."""
+        with self._write_lock, self._writer.begin() as conn:
+            if not update_sweep_row(conn, sweep_id, fields):
+                return None
+            (record,) = select_sweeps(conn, sweep_id=sweep_id)
+        return record
 
     # ---- the write path ----------------------------------------------------------------------
 

@@ -15,11 +15,20 @@ from fastapi.middleware.cors import CORSMiddleware
 
 from trainscope import __version__
 from trainscope.config import Settings
+from trainscope.doctor.live import DoctorWatch
 from trainscope.jobs.executor import Executor
 from trainscope.live.hub import Hub
 from trainscope.pipeline import Pipeline
 from trainscope.store import Store
-from trainscope.web import routes_datasets, routes_meta, routes_runs, ws
+from trainscope.sweeps.scheduler import SweepScheduler
+from trainscope.web import (
+    routes_datasets,
+    routes_groups,
+    routes_meta,
+    routes_runs,
+    routes_sweeps,
+    ws,
+)
 from trainscope.web.errors import BodyLimit, install_error_handlers
 from trainscope.web.frontend import mount_frontend
 from trainscope.web.security import (
@@ -77,15 +86,27 @@ def create_app(settings: Settings, executor: Executor | None = None) -> FastAPI:
         hub = Hub()
         hub.bind(asyncio.get_running_loop())
         pipeline = Pipeline(store, hub)
+        # The doctor reads what the pipeline persisted, on a thread of its own.
+        doctor = DoctorWatch(store, hub)
+        pipeline.listeners.append(doctor.notice)
+        doctor.start()
         ex = executor if executor is not None else make_executor(settings)
         ex.start(pipeline.handle)
+        runs = RunService(settings, store, ex, pipeline)
+        # Sweeps' trials, on the same executor: woken when a run starts or ends, and carrying
+        # on with the sweeps a previous server left running.
+        sweeps = SweepScheduler(store, runs)
+        pipeline.listeners.append(sweeps.notice)
+        sweeps.start()
         app.state.trainscope = AppState(
             settings=settings,
             store=store,
             hub=hub,
             pipeline=pipeline,
             executor=ex,
-            runs=RunService(settings, store, ex, pipeline),
+            runs=runs,
+            doctor=doctor,
+            sweeps=sweeps,
         )
         try:
             yield
@@ -93,8 +114,10 @@ def create_app(settings: Settings, executor: Executor | None = None) -> FastAPI:
             # Running runs checkpoint and stop; the pipeline records them as interrupted so
             # that resume continues them after the next start.
             pipeline.shutting_down = True
+            await asyncio.to_thread(sweeps.close)  # no new trials while the workers stop
             await asyncio.to_thread(ex.shutdown, settings.stop_grace_s)
             store.interrupt_unfinished()
+            doctor.close()
             store.close()
 
     app = FastAPI(
@@ -126,6 +149,8 @@ def create_app(settings: Settings, executor: Executor | None = None) -> FastAPI:
     app.include_router(login_router(settings.api_token))
     app.include_router(routes_meta.router)
     app.include_router(routes_runs.router)
+    app.include_router(routes_sweeps.router)
+    app.include_router(routes_groups.router)
     app.include_router(routes_datasets.router)
     app.include_router(ws.router)
 

@@ -11,7 +11,7 @@ from trainscope.schemas.datasets import dataset_catalog
 from trainscope.schemas.layers import LAYER_TYPES
 from trainscope.schemas.model import MODEL_PRESETS
 from trainscope.schemas.options import SCHEDULES, SOLVERS
-from trainscope.schemas.spec import run_spec_schema
+from trainscope.schemas.spec import RUN_KINDS, run_spec_schema
 from trainscope.web.state import StateDep
 
 router = APIRouter(prefix="/api", tags=["meta"])
@@ -36,6 +36,7 @@ def catalog(state: StateDep) -> dict[str, Any]:
         "layer_types": list(LAYER_TYPES),
         "solvers": list(SOLVERS),
         "schedules": list(SCHEDULES),
+        "kinds": list(RUN_KINDS),
         "devices": snap["devices"],
         "executor": state.settings.executor,
     }

@@ -7,7 +7,9 @@ from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Body, Path, Query, Request, Response, status
 from fastapi.responses import JSONResponse, StreamingResponse
+from pydantic import BaseModel, Field
 
+from trainscope.schemas.findings import FindingBody
 from trainscope.schemas.spec import RunSpec
 from trainscope.web.csv_export import points_csv
 from trainscope.web.errors import error_responses
@@ -136,6 +138,31 @@ def restart_run(
     return runs.restart(run_id, overrides, client=_client(request)).to_json()
 
 
+class RepeatBody(BaseModel):
+    count: int = Field(3, ge=1, le=50, description="How many new runs.")
+
+
+class RepeatAnswer(BaseModel):
+    group: str = Field(description="The group of the parent and its repeats.")
+    parent: dict[str, Any] = Field(description="The run repeated, now in the group.")
+    runs: list[dict[str, Any]] = Field(description="The new runs, each with its own seed.")
+
+
+@router.post(
+    "/{run_id}/repeat",
+    status_code=status.HTTP_201_CREATED,
+    summary="Repeat a run with other seeds: N new runs in one group with it",
+    responses=error_responses(404, 413, 422, 429),
+)
+def repeat_run(request: Request, runs: RunsDep, run_id: RunId, repeat: RepeatBody) -> RepeatAnswer:
+    """The new runs are identical to this one but for `options.seed` (the smallest seeds no
+    member of the group has used) and have it as `parent_id`. The group is the run's own, or
+    `repeats-<id>` when it had none (the run joins it). `GET /api/groups/{group}` shows their
+    mean curves with bands and how consistent they are. One request against the rate limit."""
+    group, parent, made = runs.repeat(run_id, repeat.count, client=_client(request))
+    return RepeatAnswer(group=group, parent=parent.to_json(), runs=[r.to_json() for r in made])
+
+
 @router.post(
     "/{run_id}/resume",
     summary="Continue a stopped or interrupted run",
@@ -211,9 +238,22 @@ def get_metrics_csv(runs: RunsDep, state: StateDep, run_id: RunId) -> StreamingR
 @router.get(
     "/{run_id}/findings", summary="The doctor's findings", responses=error_responses(404, 422)
 )
-def get_findings(runs: RunsDep, state: StateDep, run_id: RunId) -> list[dict[str, Any]]:
+def get_findings(
+    runs: RunsDep,
+    state: StateDep,
+    run_id: RunId,
+    refresh: Annotated[
+        bool,
+        Query(description="Diagnose the run again now instead of returning the stored findings."),
+    ] = False,
+) -> list[FindingBody]:
+    """What the doctor read in the run's curves (docs/doctor.md), most severe first. Computed
+    live about every second while the run trains and again when it ends; `patch` is a body for
+    `POST /api/runs/{id}/restart` that applies the suggested fix."""
     runs.get(run_id)
-    return state.store.get_findings(run_id)
+    if refresh:
+        state.doctor.refresh(run_id, force=True)
+    return [FindingBody.model_validate(f) for f in state.store.get_findings(run_id)]
 
 
 @router.get(

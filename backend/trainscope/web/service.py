@@ -126,17 +126,38 @@ class RunService:
             raise RunNotFound(f"no run with id {run_id}")
         return run
 
-    def admit(self, spec: RunSpec, client: str | None) -> None:
+    def admit(self, spec: RunSpec, client: str | None, count: int = 1) -> None:
         """The server's limits on starting a run (docs/security.md): the queue's length, the
-        client's rate, the work a spec asks for, the files it may read."""
+        client's rate, the work a spec asks for, the files it may read. `count`: runs this
+        request starts at once (a repeat): the queue must hold them all, and they count as
+        one request against the client's rate."""
         s = self.settings
         queued = len(self.store.list_runs(status=["queued"], limit=s.max_queued_runs + 1))
-        if queued >= s.max_queued_runs:
+        if queued + count > s.max_queued_runs:
             raise TooManyRuns(
                 f"{queued} runs are already waiting for a worker (this server's limit, "
                 "TRAINSCOPE_MAX_QUEUED_RUNS); stop some or wait for them to start",
                 retry_after_s=30,
             )
+        self.check_spec(spec)
+        if client is not None:
+            self.take_rate(client)
+
+    def take_rate(self, client: str) -> None:
+        """Count one request that starts runs against the client's per-minute limit."""
+        s = self.settings
+        wait = self.rate.take(client)
+        if wait is not None:
+            raise TooManyRuns(
+                f"more than {s.runs_per_minute} runs started in a minute from {client} "
+                f"(TRAINSCOPE_RUNS_PER_MINUTE); try again in {wait:.0f} s",
+                retry_after_s=wait,
+            )
+
+    def check_spec(self, spec: RunSpec) -> None:
+        """The limits on what one spec may ask: the work (max_epochs × samples) and the files
+        it may read. SpecRejected (a 422 naming the field) when it asks too much."""
+        s = self.settings
         samples = spec.dataset.train_samples()
         work = spec.options.max_epochs * samples if samples else 0
         if work > s.max_epoch_samples:
@@ -160,25 +181,26 @@ class RunService:
                 "POST /api/datasets?filename=NAME (trainscope submit does it for you) and "
                 "use the path it answers, like uploads/<hash>.npz",
             )
-        if client is not None:
-            wait = self.rate.take(client)
-            if wait is not None:
-                raise TooManyRuns(
-                    f"more than {s.runs_per_minute} runs started in a minute from {client} "
-                    f"(TRAINSCOPE_RUNS_PER_MINUTE); try again in {wait:.0f} s",
-                    retry_after_s=wait,
-                )
 
     def create(
-        self, spec: RunSpec, parent_id: int | None = None, client: str | None = None
+        self,
+        spec: RunSpec,
+        parent_id: int | None = None,
+        client: str | None = None,
+        sweep: tuple[int, int] | None = None,
+        admitted: bool = False,
     ) -> RunRecord:
-        self.admit(spec, client)
+        """Record and queue a run. `sweep`: (sweep id, trial) for a sweep's trial; `admitted`:
+        the caller has already checked the limits (a repeat, for all its runs at once)."""
+        if not admitted:
+            self.admit(spec, client)
         run = self.store.create_run(
             spec.model_dump(mode="json"),
             name=spec.name,
             parent_id=parent_id,
             group=spec.group,
             tags=spec.tags,
+            sweep=sweep,
         )
         self.pipeline.announce(run.to_json())
         self._submit(run.id, spec, resume=False)
@@ -209,6 +231,42 @@ class RunService:
             merged["name"] = parent.name
         spec = RunSpec.model_validate(merged)  # ValidationError → 422, like a new spec
         return self.create(spec, parent_id=parent.id, client=client)
+
+    def repeat(
+        self, run_id: int, count: int, client: str | None = None
+    ) -> tuple[str, RunRecord, list[RunRecord]]:
+        """`count` runs identical to `run_id` but for their seeds, all in one group with it:
+        its group, or `repeats-<id>` (given to the parent too) when it has none. The seeds are
+        the smallest non-negative ones no member of the group has used, so each member's
+        differs (seed 0, then 1, 2… for repeats of a run with the default seed). Returns
+        (group, parent, the new runs)."""
+        parent = self.get(run_id)
+        group = parent.group or f"repeats-{parent.id}"
+        spec = RunSpec.model_validate({**parent.spec, "group": group})
+        self.admit(spec, client, count=count)
+        if parent.group is None:
+            updated = self.store.update_run(
+                parent.id, group=group, spec={**parent.spec, "group": group}
+            )
+            parent = updated or parent
+            self.pipeline.announce(parent.to_json())
+        used = {spec.options.seed}
+        for member in self.store.list_runs(group=group, limit=None):
+            seed = member.spec.get("options", {}).get("seed")
+            if isinstance(seed, int):
+                used.add(seed)
+        seeds = [n for n in range(len(used) + count) if n not in used][:count]
+        made = []
+        for seed in seeds:
+            options = spec.options.model_copy(update={"seed": seed})
+            made.append(
+                self.create(
+                    spec.model_copy(update={"options": options}),
+                    parent_id=parent.id,
+                    admitted=True,
+                )
+            )
+        return group, parent, made
 
     def resume(self, run_id: int) -> RunRecord:
         run = self.get(run_id)

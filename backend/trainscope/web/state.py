@@ -8,10 +8,12 @@ from typing import Annotated
 from fastapi import Depends, Request
 
 from trainscope.config import Settings
+from trainscope.doctor.live import DoctorWatch
 from trainscope.jobs.executor import Executor
 from trainscope.live.hub import Hub
 from trainscope.pipeline import Pipeline
 from trainscope.store import Store
+from trainscope.sweeps.scheduler import SweepScheduler
 from trainscope.web.service import RunService
 
 
@@ -23,6 +25,8 @@ class AppState:
     pipeline: Pipeline
     executor: Executor
     runs: RunService
+    doctor: DoctorWatch
+    sweeps: SweepScheduler
 
 
 def get_state(request: Request) -> AppState:
@@ -34,5 +38,10 @@ def get_runs(request: Request) -> RunService:
     return get_state(request).runs
 
 
+def get_sweeps(request: Request) -> SweepScheduler:
+    return get_state(request).sweeps
+
+
 StateDep = Annotated[AppState, Depends(get_state)]
+SweepsDep = Annotated[SweepScheduler, Depends(get_sweeps)]
 RunsDep = Annotated[RunService, Depends(get_runs)]

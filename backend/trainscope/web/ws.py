@@ -114,6 +114,10 @@ async def run_stream(ws: WebSocket, run_id: int, after_seq: int = 0) -> None:
             )
         if points:
             last_seq = points[-1]["seq"]
+        # The doctor's findings so far; later changes come live as `findings` messages.
+        findings = await run_in_threadpool(state.store.get_findings, run_id)
+        if findings:
+            await ws.send_text(_dumps({"type": "findings", "findings": findings}))
         if run.status in FINAL:
             # Nothing live will follow: say so, so a client replaying a finished run knows the
             # backlog is complete. `run` was read after subscribing, so it is current.

@@ -1,0 +1,62 @@
+"""`diagnose`: every rule that applies to the kind of run, at most one finding per code."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+from trainscope.doctor.analysis import Analysis
+from trainscope.doctor.context import RunContext
+from trainscope.doctor.curves import Curves
+from trainscope.doctor.finding import Finding, sort_findings
+from trainscope.doctor.preflight import initial_loss_verdict, lr_range, overfit_batch
+from trainscope.doctor.rules_end import still_improving, underfitting
+from trainscope.doctor.rules_loss import diverged, initial_loss, loss_spikes, too_slow
+from trainscope.doctor.rules_schedule import lr_decay_too_early
+from trainscope.doctor.rules_validation import overfitting, plateau
+
+Rule = Callable[[Analysis], Finding | None]
+
+TRAINING_RULES: tuple[Rule, ...] = (
+    diverged,
+    loss_spikes,
+    too_slow,
+    initial_loss,
+    lr_decay_too_early,
+    overfitting,
+    plateau,
+    underfitting,
+    still_improving,
+)
+# A range test's loss is meant to explode and an overfit-batch run is meant to overfit: the
+# training rules would only report what the test does on purpose.
+RULES_BY_KIND: dict[str, tuple[Rule, ...]] = {
+    "train": TRAINING_RULES,
+    "lr-range-test": (lr_range,),
+    "overfit-batch": (diverged, initial_loss_verdict, overfit_batch),
+    "initial-loss": (diverged, initial_loss_verdict),
+}
+
+
+def diagnose(curves: Curves, ctx: RunContext) -> list[Finding]:
+    """The findings for a run, sorted critical > warning > info > ok, then by iteration."""
+    analysis = Analysis(curves, ctx)
+    rules = RULES_BY_KIND.get(ctx.kind, TRAINING_RULES)
+    found = [f for rule in rules if (f := rule(analysis)) is not None]
+    return sort_findings(explained_away(found))
+
+
+def explained_away(findings: list[Finding]) -> list[Finding]:
+    """Drop a finding that another one explains, so the user gets one cause and one patch:
+    a plateau that began after a learn-rate drop that came too early is that drop's doing
+    (the plateau's patch would be a drop at the same epoch again)."""
+    codes = {f.code: f for f in findings}
+    early, flat = codes.get("lr-decay-too-early"), codes.get("plateau")
+    if (
+        early is not None
+        and flat is not None
+        and early.iteration is not None
+        and flat.iteration is not None
+        and flat.iteration >= early.iteration
+    ):
+        findings = [f for f in findings if f is not flat]
+    return findings
