@@ -54,6 +54,13 @@ export const api = {
   restart: (id, overrides) => request("POST", `/api/runs/${id}/restart`, overrides),
   remove: (id) => request("DELETE", `/api/runs/${id}`),
   findings: (id) => request("GET", `/api/runs/${id}/findings`),
+  /** N runs identical to run `id` but for the seed, in one group with it → {group, parent, runs}. */
+  repeat: (id, count) => request("POST", `/api/runs/${id}/repeat`, { count }),
+  group: (name, params = {}) => request("GET", `/api/groups/${encodeURIComponent(name)}?${new URLSearchParams(params)}`),
+  sweeps: () => request("GET", "/api/sweeps?limit=1000"),
+  sweep: (id) => request("GET", `/api/sweeps/${id}`),
+  createSweep: (body) => request("POST", "/api/sweeps", body),
+  stopSweep: (id) => request("POST", `/api/sweeps/${id}/stop`),
   /** A .npz/.csv File → {path, bytes, filename}: the path a "file" dataset names. */
   upload: (file) => request("POST", `/api/datasets?filename=${encodeURIComponent(file.name)}`, file),
   artefacts: (id) => request("GET", `/api/runs/${id}/artefacts`),

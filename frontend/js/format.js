@@ -47,6 +47,8 @@ export function fmtDate(unix) {
 const REASONS = {
   "max-epochs": "reached max epochs",
   "validation-patience": "validation patience",
+  "loss-exploded": "the loss exploded (end of the LR range test)",
+  "range-end": "reached the end of the learn-rate range",
 };
 export function fmtReason(run) {
   if (!run) return "";
@@ -92,4 +94,28 @@ export function h(tag, attrs = {}, ...children) {
     el.append(c instanceof Node ? c : document.createTextNode(String(c)));
   }
   return el;
+}
+
+const METRIC_WORDS = {
+  val_accuracy: "val accuracy", val_loss: "val loss", val_rmse: "val RMSE",
+  train_accuracy: "train accuracy", train_loss: "train loss", train_rmse: "train RMSE",
+  test_accuracy: "test accuracy", test_loss: "test loss", test_rmse: "test RMSE",
+  learn_rate: "learn rate", grad_norm: "gradient norm",
+};
+
+/** val_accuracy → "val accuracy". */
+export function metricLabel(name) {
+  return METRIC_WORDS[name] || String(name || "").replaceAll("_", " ");
+}
+
+/** A metric's value as people read it: an accuracy in %, anything else a number. */
+export function fmtMetric(name, v) {
+  return String(name || "").includes("accuracy") ? fmtPct(v) : fmtNum(v, 4);
+}
+
+/** A hex colour (#rrggbb) at opacity `a`, for fills. */
+export function withAlpha(hex, a) {
+  const m = /^#?([0-9a-f]{2})([0-9a-f]{2})([0-9a-f]{2})$/i.exec(hex || "");
+  if (!m) return hex;
+  return `rgba(${parseInt(m[1], 16)}, ${parseInt(m[2], 16)}, ${parseInt(m[3], 16)}, ${a})`;
 }

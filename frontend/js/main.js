@@ -1,10 +1,14 @@
-// Boot and router (History API). Pages: /, /runs/new, /runs/{id}, /compare?ids=…
+// Boot and router (History API). Pages: /, /runs/new, /runs/{id}, /compare?ids=…, /groups/{name},
+// /sweeps, /sweeps/{id}
 
-import { mountRail, setActiveRun } from "./views/rail.js";
+import { mountRail, setActivePage, setActiveRun } from "./views/rail.js";
 import { mountNewRun } from "./views/new_run.js";
 import { mountRun } from "./views/run.js";
 import { mountCompare } from "./views/compare.js";
 import { mountHome } from "./views/home.js";
+import { mountGroup } from "./views/group.js";
+import { mountSweep } from "./views/sweep.js";
+import { mountSweeps } from "./views/sweeps.js";
 import { initTheme } from "./state.js";
 import { h } from "./format.js";
 
@@ -20,18 +24,28 @@ function navigate(url, { replace = false } = {}) {
   route();
 }
 
+function safeDecode(s) {
+  try { return decodeURIComponent(s); } catch { return s; }
+}
+
 async function route() {
   const gen = ++generation;
   if (cleanup) { try { cleanup(); } catch (err) { console.error(err); } cleanup = null; } // eslint-disable-line no-console
   const path = location.pathname.replace(/\/+$/, "") || "/";
   const query = new URLSearchParams(location.search);
   const m = /^\/runs\/(\d+)$/.exec(path);
+  const g = /^\/groups\/(.+)$/.exec(path);
+  const sw = /^\/sweeps\/(\d+)$/.exec(path);
   setActiveRun(m ? Number(m[1]) : null);
+  setActivePage(path);
   let mount;
   if (path === "/") mount = () => mountHome(main);
-  else if (path === "/runs/new") mount = () => mountNewRun(main, { navigate });
+  else if (path === "/runs/new") mount = () => mountNewRun(main, { navigate, query });
   else if (m) mount = () => mountRun(main, { id: Number(m[1]), navigate });
   else if (path === "/compare") mount = () => mountCompare(main, { query, navigate });
+  else if (g) mount = () => mountGroup(main, { name: safeDecode(g[1]), navigate });
+  else if (path === "/sweeps") mount = () => mountSweeps(main, { navigate });
+  else if (sw) mount = () => mountSweep(main, { id: Number(sw[1]), navigate });
   else mount = async () => { main.replaceChildren(h("div", { class: "page" }, h("h1", {}, "Not found"), h("a", { href: "/" }, "Home"))); return () => {}; };
   try {
     const done = await mount();

@@ -9,8 +9,9 @@
 // 146 ms frames with one tab). Budgeted, the page stays at 60 frames a second and the curves
 // still move about once a second even with ten pages streaming on two cores.
 
+import { epochBands, findingMarks, marksKey } from "./chart_marks.js";
 import { toNum } from "./format.js";
-import { BASE_CONFIG, bandColor, cssVar, plotlyReady, themed } from "./plot_base.js";
+import { BASE_CONFIG, cssVar, plotlyReady, themed } from "./plot_base.js";
 import { Smoother, lowerBound, minMaxIndices, pick } from "./series.js";
 
 // A chart drawn from scratch draws at most this many points per trace (min/max decimated);
@@ -19,7 +20,6 @@ export const DISPLAY_MAX = 5000;
 const DUTY = 0.05; // share of the main thread live redraws may take
 const MIN_GAP_MS = 50;
 const DETAIL_DELAY_MS = 250; // wait for the zoom to settle before fetching its detail
-const CHARTS = ["acc", "loss", "lr"];
 const X_TITLES = { iteration: "Iteration", epoch: "Epoch", time: "Time (s)" };
 
 function nonFiniteWord(v) {
@@ -50,6 +50,8 @@ export class RunCharts {
     this.fetchDetail = fetchDetail;
     this.downsampled = false; // some rows of the history are missing (a downsampled load)
     this.drawn = false; // the first full draw happened
+    this.keys = ["acc", "loss", "lr"]; // the charts, in drawing order; addChart adds more
+    this.extra = {}; // key → a chart added with addChart
     this.upTo = { acc: 0, loss: 0, lr: 0 }; // rows of `cols` each chart has drawn
     this.traceLen = { acc: 0, loss: 0, lr: 0 }; // points in each chart's longest trace
     this.bandsOf = { acc: 0, loss: 0, lr: 0 }; // epochs each chart's bands cover
@@ -62,12 +64,53 @@ export class RunCharts {
     this.detailTimer = null;
     this.view = null; // the x range zoomed into, null when autoranged
     this.onDraw = null; // called after any chart drew
+    this.findings = []; // the doctor's, marked on the loss chart
+    this.findingsKey = "";
+    this.linked = new Set(); // chart divs whose x axis follows the others' zoom
   }
+
+  /**
+   * Another chart drawn from the same columns within the same redraw budget (the update-ratio
+   * chart, the LR range test's loss against learn rate): {el, linked, drawFull(end),
+   * drawNew(start, end)}, both drawing rows [0 or start, end) of `cols`. `linked`: its x
+   * axis is the others' (iterations, epochs or time) and follows their zoom.
+   */
+  addChart(key, chart) {
+    this.extra[key] = chart;
+    this.keys.push(key);
+    this.upTo[key] = 0;
+  }
+
+  /** The doctor's findings: markers on the loss chart, redrawn only when they change. */
+  setFindings(findings) {
+    this.findings = findings || [];
+    const key = marksKey(this.findings);
+    if (key === this.findingsKey) return;
+    this.findingsKey = key;
+    if (!this.drawn || !this.els.loss.data) return;
+    const marks = this.marks();
+    Plotly.relayout(this.els.loss, { shapes: [...this.bands(), ...marks.shapes], annotations: marks.annotations });
+  }
+
+  /** x of an iteration in the current x units (null when no point of it is held). */
+  xOfIteration(it) {
+    if (this.xMode === "iteration") return it;
+    if (this.xMode === "epoch" && this.ipe) return it / this.ipe;
+    const i = lowerBound(this.cols.it, it);
+    return i < this.size ? this.x(i) : null;
+  }
+
+  marks() {
+    const extent = this.size ? [this.x(0), this.x(this.size - 1)] : [0, 0];
+    return findingMarks(this.findings, (it) => this.xOfIteration(it), extent);
+  }
+
+  shapesFor(key) { return key === "loss" ? [...this.bands(), ...this.marks().shapes] : this.bands(); }
 
   get size() { return this.cols.seq.length; }
 
   /** Rows drawn in every chart. */
-  get drawnSize() { return Math.min(...CHARTS.map((k) => this.upTo[k])); }
+  get drawnSize() { return Math.min(...this.keys.map((k) => this.upTo[k])); }
 
   setIterationsPerEpoch(ipe) {
     if (ipe && ipe !== this.ipe) {
@@ -151,7 +194,7 @@ export class RunCharts {
     if (this.disposed || !this.drawn) return;
     if (!this.round) {
       const end = this.size;
-      const keys = CHARTS.filter((k) => this.upTo[k] < end);
+      const keys = this.keys.filter((k) => this.upTo[k] < end);
       if (!keys.length) return;
       this.round = { end, keys, spent: 0 };
     }
@@ -210,6 +253,7 @@ export class RunCharts {
   /** Extend `key`'s traces with rows [drawn, end); from scratch when they grew long. */
   drawNew(key, end) {
     const start = this.upTo[key];
+    if (this.extra[key]) { this.extra[key].drawNew(start, end); this.upTo[key] = end; this.link(key); return; }
     if (this.traceLen[key] + (end - start) > 2 * DISPLAY_MAX) { this.drawFull(key, end); return; }
     const el = this.els[key];
     if (key === "lr") {
@@ -228,7 +272,7 @@ export class RunCharts {
     this.upTo[key] = end;
     if (this.maxEpoch() !== this.bandsOf[key]) {
       this.bandsOf[key] = this.maxEpoch();
-      Plotly.relayout(el, { shapes: this.bands() });
+      Plotly.relayout(el, { shapes: this.shapesFor(key) });
     }
   }
 
@@ -245,8 +289,9 @@ export class RunCharts {
 
   /** Draw chart `key` from scratch (rows [0, end)), at most DISPLAY_MAX points per trace. */
   drawFull(key, end = this.size) {
+    if (this.extra[key]) { this.extra[key].drawFull(end); this.upTo[key] = end; this.link(key); return; }
     const el = this.els[key];
-    const shapes = this.bands();
+    const shapes = this.shapesFor(key);
     if (key === "lr") {
       const lr = this.series(0, "learn_rate", 1, null, end);
       const idx = this.drawIndices(lr.x, lr.y);
@@ -263,9 +308,10 @@ export class RunCharts {
       d.sm = { x: pick(d.sm.x, idx), y: pick(d.sm.y, idx) };
       const acc = key === "acc";
       const names = acc ? (this.regression ? "Training RMSE" : "Training accuracy") : "Training loss";
-      Plotly.react(el, this.traces(d, acc ? "#2f6fde" : "#e0663a", names),
-        this.layout(acc ? this.metric.title : "Loss",
-          { showX: false, logY: acc ? false : this.logY, height: 260, shapes }), BASE_CONFIG);
+      const layout = this.layout(acc ? this.metric.title : "Loss",
+        { showX: false, logY: acc ? false : this.logY, height: 260, shapes });
+      if (!acc) layout.annotations = this.marks().annotations;
+      Plotly.react(el, this.traces(d, acc ? "#2f6fde" : "#e0663a", names), layout, BASE_CONFIG);
       this.traceLen[key] = d.train.x.length;
     }
     this.upTo[key] = end;
@@ -275,8 +321,8 @@ export class RunCharts {
   /** Every chart from scratch (first load, smoothing, x axis, theme, detail fetched). */
   redraw() {
     this.round = null;
-    for (const key of CHARTS) this.drawFull(key);
-    if (!this.drawn) this.linkAxes();
+    for (const key of this.keys) this.drawFull(key);
+    for (const key of ["acc", "loss", "lr"]) this.link(key);
     this.drawn = true;
     this.onDraw?.();
   }
@@ -317,28 +363,29 @@ export class RunCharts {
 
   /* ---------- zoom: shared x axis, detail of downsampled histories ---------- */
 
-  /** Zoom/pan on one chart's x axis is applied to the others: they share the x axis. */
-  linkAxes() {
-    const all = CHARTS.map((k) => this.els[k]);
-    for (const el of all) {
-      el.on("plotly_relayout", (ev) => {
-        if (this.syncing) return;
-        const upd = {};
-        if (ev["xaxis.autorange"]) { upd["xaxis.autorange"] = true; this.view = null; }
-        else if (ev["xaxis.range[0]"] !== undefined) {
-          upd["xaxis.range"] = [ev["xaxis.range[0]"], ev["xaxis.range[1]"]];
-        } else if (ev["xaxis.range"]) upd["xaxis.range"] = ev["xaxis.range"];
-        if (!Object.keys(upd).length) return;
-        if (upd["xaxis.range"]) this.view = upd["xaxis.range"].map(Number);
-        this.syncing = true;
-        Promise.all(all.filter((o) => o !== el && o.data).map((o) => Plotly.relayout(o, upd)))
-          .finally(() => { this.syncing = false; });
-        if (upd["xaxis.range"] && this.downsampled && this.fetchDetail) {
-          clearTimeout(this.detailTimer);
-          this.detailTimer = setTimeout(() => this.view && this.loadDetail(this.view), DETAIL_DELAY_MS);
-        }
-      });
-    }
+  /** Zoom/pan on one chart's x axis is applied to the others: they share the x axis. Each
+   *  chart is linked once it has been drawn (an added chart may be drawn only later). */
+  link(key) {
+    const el = this.extra[key] ? (this.extra[key].linked ? this.extra[key].el : null) : this.els[key];
+    if (!el || this.linked.has(el) || !el.on) return;
+    this.linked.add(el);
+    el.on("plotly_relayout", (ev) => {
+      if (this.syncing) return;
+      const upd = {};
+      if (ev["xaxis.autorange"]) { upd["xaxis.autorange"] = true; this.view = null; }
+      else if (ev["xaxis.range[0]"] !== undefined) {
+        upd["xaxis.range"] = [ev["xaxis.range[0]"], ev["xaxis.range[1]"]];
+      } else if (ev["xaxis.range"]) upd["xaxis.range"] = ev["xaxis.range"];
+      if (!Object.keys(upd).length) return;
+      if (upd["xaxis.range"]) this.view = upd["xaxis.range"].map(Number);
+      this.syncing = true;
+      Promise.all([...this.linked].filter((o) => o !== el && o.data).map((o) => Plotly.relayout(o, upd)))
+        .finally(() => { this.syncing = false; });
+      if (upd["xaxis.range"] && this.downsampled && this.fetchDetail) {
+        clearTimeout(this.detailTimer);
+        this.detailTimer = setTimeout(() => this.view && this.loadDetail(this.view), DETAIL_DELAY_MS);
+      }
+    });
   }
 
   /**
@@ -373,31 +420,8 @@ export class RunCharts {
 
   maxEpoch() { const ep = this.cols.ep; return ep.length ? ep[ep.length - 1] : 0; }
 
-  /** Alternate epochs shaded: [start, end) of every even epoch, in the current x units. */
-  bands() {
-    const shapes = [];
-    const n = this.maxEpoch();
-    if (!n || n > 400) return shapes; // hundreds of bands are noise, not help
-    const c = this.cols;
-    const startOf = new Map();
-    if (this.xMode === "time" || !this.ipe) {
-      for (let i = 0; i < c.ep.length; i++) if (!startOf.has(c.ep[i])) startOf.set(c.ep[i], this.x(i));
-    }
-    const edge = (e) => { // x where epoch e starts
-      if (this.xMode === "epoch" && this.ipe) return e - 1;
-      if (this.xMode === "iteration" && this.ipe) return (e - 1) * this.ipe;
-      return startOf.get(e);
-    };
-    for (let e = 2; e <= n; e += 2) {
-      const x0 = edge(e);
-      let x1 = edge(e + 1);
-      if (x1 === undefined) x1 = this.size ? this.x(this.size - 1) : x0;
-      if (x0 === undefined) continue;
-      shapes.push({ type: "rect", xref: "x", yref: "paper", x0, x1, y0: 0, y1: 1,
-        fillcolor: bandColor(), line: { width: 0 }, layer: "below" });
-    }
-    return shapes;
-  }
+  /** Alternate epochs shaded (chart_marks.js). */
+  bands() { return epochBands(this); }
 
   setSmoothing(beta) { this.beta = beta; if (this.drawn) this.redraw(); }
   setXMode(mode) { this.xMode = mode; this.view = null; if (this.drawn) this.redraw(); }
@@ -409,6 +433,7 @@ export class RunCharts {
   dispose() {
     this.disposed = true;
     clearTimeout(this.detailTimer);
-    if (window.Plotly) for (const el of Object.values(this.els)) if (el && el.data) Plotly.purge(el);
+    const els = [...Object.values(this.els), ...Object.values(this.extra).map((c) => c.el)];
+    if (window.Plotly) for (const el of els) if (el && el.data) Plotly.purge(el);
   }
 }

@@ -30,6 +30,7 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
 
+import httpx
 import pytest
 from playwright.sync_api import Browser, ConsoleMessage, Page, Playwright, Route, sync_playwright
 
@@ -47,6 +48,8 @@ CHROMIUM_ARGS = [
     "--disable-dev-shm-usage",
 ]
 LOCAL_HOSTS = {"127.0.0.1"}
+FINAL = ("completed", "stopped", "diverged", "failed", "interrupted")
+RUN_URL = re.compile(r"/runs/(\d+)$")
 
 
 def launch_chromium(pw: Playwright) -> Browser:
@@ -160,3 +163,53 @@ def wait_for(
         time.sleep(0.1)  # probes talk to the page or the server: events keep flowing
         value = probe()
     return value
+
+
+# ---- runs and pages shared by the test files ---------------------------------------------------
+
+
+def digits(**options: Any) -> dict[str, Any]:
+    """A real run of digits with the simple CNN: 35 iterations an epoch."""
+    return {
+        "dataset": {"name": "digits"},
+        "model": {"preset": "simple-cnn"},
+        "options": {
+            "mini_batch_size": 32,
+            "validation_frequency": 10,
+            "execution_environment": "cpu",
+            **options,
+        },
+    }
+
+
+def create_run(server: Server, body: dict[str, Any]) -> dict[str, Any]:
+    with server.api() as api:
+        response = api.post("/api/runs", json=body)
+        assert response.status_code == 201, response.text
+        run: dict[str, Any] = response.json()
+        return run
+
+
+def rest_run(server: Server, run_id: int) -> dict[str, Any]:
+    run: dict[str, Any] = httpx.get(f"{server.url}/api/runs/{run_id}", timeout=10).json()
+    return run
+
+
+def stop_quietly(server: Server, run_id: int) -> None:
+    """Free the run's worker slot for the next test (409 when it had ended already)."""
+    httpx.post(f"{server.url}/api/runs/{run_id}/stop", timeout=30)
+
+
+def set_field(page: Page, name: str, value: str, within: str = "body") -> None:
+    field = page.locator(within).locator(f'[data-field="{name}"]')
+    tag = field.evaluate("el => el.tagName")
+    if tag == "SELECT":
+        field.select_option(value)
+    else:
+        field.fill(value)
+
+
+def run_id_of(page: Page) -> int:
+    match = RUN_URL.search(page.url)
+    assert match, page.url
+    return int(match.group(1))

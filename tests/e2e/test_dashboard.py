@@ -11,12 +11,22 @@ import httpx
 import numpy as np
 from playwright.sync_api import Locator, Page, expect
 
-from tests.e2e.conftest import Watch, screenshot, screenshot_path, wait_for
+from tests.e2e.conftest import (
+    FINAL,
+    RUN_URL,
+    Watch,
+    create_run,
+    digits,
+    rest_run,
+    run_id_of,
+    screenshot,
+    screenshot_path,
+    set_field,
+    stop_quietly,
+    wait_for,
+)
 from tests.support import write_finished_run
 from tests.web.conftest import Server, spec, wait_status
-
-FINAL = ("completed", "stopped", "diverged", "failed", "interrupted")
-RUN_URL = re.compile(r"/runs/(\d+)$")
 
 # Plotly keeps each trace's arrays on the graph div: how many x values each trace holds.
 TRACE_LENGTHS = """sel => {
@@ -25,41 +35,9 @@ TRACE_LENGTHS = """sel => {
 }"""
 
 
-def digits(**options: Any) -> dict[str, Any]:
-    """A real run of digits with the simple CNN: 35 iterations an epoch."""
-    return {
-        "dataset": {"name": "digits"},
-        "model": {"preset": "simple-cnn"},
-        "options": {
-            "mini_batch_size": 32,
-            "validation_frequency": 10,
-            "execution_environment": "cpu",
-            **options,
-        },
-    }
-
-
 def create(server: Server, **options: Any) -> dict[str, Any]:
     """A small real spirals run (tests.web.conftest.spec) with these options."""
     return create_run(server, spec(**options))
-
-
-def create_run(server: Server, body: dict[str, Any]) -> dict[str, Any]:
-    with server.api() as api:
-        response = api.post("/api/runs", json=body)
-        assert response.status_code == 201, response.text
-        run: dict[str, Any] = response.json()
-        return run
-
-
-def rest_run(server: Server, run_id: int) -> dict[str, Any]:
-    run: dict[str, Any] = httpx.get(f"{server.url}/api/runs/{run_id}", timeout=10).json()
-    return run
-
-
-def stop_quietly(server: Server, run_id: int) -> None:
-    """Free the run's worker slot for the next test (409 when it had ended already)."""
-    httpx.post(f"{server.url}/api/runs/{run_id}/stop", timeout=30)
 
 
 def run_status(page: Page) -> Locator:
@@ -78,21 +56,6 @@ def held(page: Page) -> tuple[int, int]:
 def loss_lengths(page: Page) -> list[int]:
     lengths: list[int] | None = page.evaluate(TRACE_LENGTHS, "[data-testid=chart-loss]")
     return lengths or []
-
-
-def set_field(page: Page, name: str, value: str, within: str = "body") -> None:
-    field = page.locator(within).locator(f'[data-field="{name}"]')
-    tag = field.evaluate("el => el.tagName")
-    if tag == "SELECT":
-        field.select_option(value)
-    else:
-        field.fill(value)
-
-
-def run_id_of(page: Page) -> int:
-    match = RUN_URL.search(page.url)
-    assert match, page.url
-    return int(match.group(1))
 
 
 # ---- New run ---------------------------------------------------------------------------------

@@ -10,7 +10,16 @@ from fastapi import FastAPI
 from fastapi.responses import FileResponse
 from fastapi.staticfiles import StaticFiles
 
-PAGES = ("/", "/runs/new", "/runs/{run_id:int}", "/compare")
+# The single page's deep links (routing is client-side). Group names may hold "/": path.
+PAGES = (
+    "/",
+    "/runs/new",
+    "/runs/{run_id:int}",
+    "/compare",
+    "/groups/{name:path}",
+    "/sweeps",
+    "/sweeps/{sweep_id:int}",
+)
 
 
 def frontend_dir() -> Path:

@@ -1,7 +1,11 @@
-// New run: the generated spec form; POST /api/runs; 422 errors at their fields.
+// New run: the generated spec form; POST /api/runs; 422 errors at their fields. Besides Start,
+// the preflight checks post the same spec with a `kind`. /runs/new?from=ID&options.x=v prefills
+// the form from run ID's spec (as an ordinary training run) with those values changed, as the
+// restart dialog does (the LR range test's "Use this").
 
 import { api } from "../api.js";
-import { h } from "../format.js";
+import { h, runLabel } from "../format.js";
+import { KINDS, PREFLIGHT, baseName, kindName } from "../run_kinds.js";
 import { buildSpecForm } from "./spec_form.js";
 
 let cached = null;
@@ -22,23 +26,60 @@ function formError(form, message) {
 
 export { formError };
 
-export async function mountNewRun(main, { navigate }) {
+/** The New run page prefilled from run `fromId` with `changes` ({"options.x": v}) made. */
+export function newRunUrl(fromId, changes = {}) {
+  const q = new URLSearchParams({ from: String(fromId) });
+  for (const [k, v] of Object.entries(changes)) q.set(k, String(v));
+  return `/runs/new?${q}`;
+}
+
+/** ?from=ID: run ID's spec as a train run (its preflight name prefix dropped), and the other
+ *  parameters (dotted field paths) as the changes to make to it. */
+async function prefill(query) {
+  const from = Number(query.get("from"));
+  if (!Number.isInteger(from) || from <= 0) return null;
+  const run = await api.run(from);
+  const spec = { ...run.spec, name: baseName(run.spec.name) };
+  delete spec.kind; // an ordinary training run: the form has no kind field, the default is train
+  delete spec.lr_range;
+  const changes = {};
+  for (const [k, v] of query) if (k !== "from") changes[k] = v;
+  return { run, spec, changes };
+}
+
+export async function mountNewRun(main, { navigate, query = new URLSearchParams() }) {
   main.replaceChildren(h("div", { class: "page" }, h("p", { class: "muted" }, "Loading the form…")));
-  const [schema, catalog] = await schemaAndCatalog();
-  const spec = buildSpecForm(schema, catalog, null);
+  let fromError = null;
+  const [[schema, catalog], from] = await Promise.all([schemaAndCatalog(),
+    prefill(query).catch((err) => { fromError = err; return null; })]);
+  const spec = buildSpecForm(schema, catalog, from ? from.spec : null, { markChanges: Boolean(from) });
+  if (from) spec.apply(from.changes);
   const submit = h("button", { type: "submit", class: "btn primary big", "data-testid": "start-run" }, "Start run");
+  const preflight = PREFLIGHT.map((kind) => {
+    const b = h("button", { type: "button", class: "btn", "data-testid": `preflight-${kind}`, title: KINDS[kind].title },
+      KINDS[kind].button);
+    b.addEventListener("click", () => start(b, kind));
+    return b;
+  });
   const form = h("form", { class: "run-form", "data-testid": "run-form", novalidate: true },
     spec.el,
     h("div", { class: "form-actions" }, submit,
+      h("div", { class: "preflight", role: "group", "aria-labelledby": "preflight-label" },
+        h("span", { class: "preflight-label", id: "preflight-label" }, "Preflight"), ...preflight),
       h("span", { class: "muted small" }, "Only values you change are sent; the rest use the defaults shown.")));
-  form.addEventListener("submit", async (ev) => {
-    ev.preventDefault();
+
+  /** POST the form's spec (with `kind` for a preflight check) and open the run's page. */
+  async function start(button, kind = null) {
     formError(form, null);
     spec.clearErrors();
-    submit.disabled = true;
-    submit.textContent = "Starting…";
+    const label = button.textContent;
+    const all = [submit, ...preflight];
+    for (const b of all) b.disabled = true;
+    button.textContent = "Starting…";
     try {
-      const run = await api.create(spec.collect());
+      const body = spec.collect();
+      if (kind) { body.kind = kind; body.name = kindName(kind, body); }
+      const run = await api.create(body);
       navigate(`/runs/${run.id}`);
     } catch (err) {
       if (err.status === 422) {
@@ -48,13 +89,20 @@ export async function mountNewRun(main, { navigate }) {
           : `${n} problem${n === 1 ? "" : "s"}: see the highlighted field${n === 1 ? "" : "s"}.`);
       } else formError(form, err.message);
     } finally {
-      submit.disabled = false;
-      submit.textContent = "Start run";
+      for (const b of all) b.disabled = false;
+      button.textContent = label;
     }
-  });
+  }
+  form.addEventListener("submit", (ev) => { ev.preventDefault(); start(submit); });
+
+  const intro = from
+    ? h("p", { class: "muted", "data-testid": "prefilled-from" }, "Prefilled from ",
+      h("a", { href: `/runs/${from.run.id}` }, `${runLabel(from.run)} (#${from.run.id})`),
+      Object.keys(from.changes).length ? "; the highlighted fields were changed." : ".")
+    : fromError ? h("p", { class: "error-text", role: "alert" }, `Could not prefill from run ${query.get("from")}: ${fromError.message}`)
+    : h("p", { class: "muted" }, "Pick a dataset and a model, set the training options, press Start. Each option shows its default, its range and what to do when the curves misbehave. Not sure of the learn rate? Run a preflight check first.");
   main.replaceChildren(h("div", { class: "page new-run" },
-    h("header", { class: "page-head" }, h("h1", {}, "New run"),
-      h("p", { class: "muted" }, "Pick a dataset and a model, set the training options, press Start. Each option shows its default, its range and what to do when the curves misbehave.")),
+    h("header", { class: "page-head" }, h("h1", {}, "New run"), intro),
     form));
   document.title = "New run · trainscope";
   return () => {};

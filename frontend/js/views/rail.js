@@ -4,7 +4,10 @@ import { RunListStream } from "../live.js";
 import { runs, selected, toggleSelected, emit, on, toggleTheme, currentTheme } from "../state.js";
 import { h, runLabel, fmtPct, fmtNum, toNum } from "../format.js";
 
-let listEl, filterInput, compareBtn, countEl, connEl, themeBtn;
+let listEl, filterInput, compareBtn, countEl, connEl, themeBtn, sweepsLink, groupsEl, groupsList, groupsCount;
+let activePath = "/";
+const GROUPS_SHOWN = 40;
+const GROUPS_OPEN_KEY = "trainscope.groupsOpen";
 const items = new Map(); // id → {li, refs}
 let activeId = null;
 
@@ -22,6 +25,8 @@ function bestText(run) {
 
 function progressText(run) {
   const p = run.progress || {};
+  // A preflight check (lr-range-test, overfit-batch, initial-loss) runs its own iterations.
+  if (run.spec?.kind && run.spec.kind !== "train") return `it. ${p.iteration || 0}/${p.max_iterations ?? "?"}`;
   const n = p.max_epochs ?? run.spec?.options?.max_epochs;
   return `epoch ${p.epoch || 0}/${n ?? "?"}`;
 }
@@ -117,6 +122,41 @@ function render() {
   listEl.dataset.empty = runs.size ? "" : "true";
   countEl.textContent = runs.size ? `${shown}${shown !== runs.size ? ` of ${runs.size}` : ""} runs` : "no runs yet";
   updateCompare();
+  renderGroups();
+}
+
+/** The groups the runs are in, newest first (by their newest member), each with its count. */
+function renderGroups() {
+  const groups = new Map(); // name → {n, newest}
+  for (const r of runs.values()) {
+    if (!r.group) continue;
+    const g = groups.get(r.group) || { n: 0, newest: 0 };
+    g.n += 1; g.newest = Math.max(g.newest, r.id);
+    groups.set(r.group, g);
+  }
+  const sorted = [...groups].sort((a, b) => b[1].newest - a[1].newest).slice(0, GROUPS_SHOWN);
+  const key = JSON.stringify([sorted, activePath]);
+  if (groupsEl.dataset.key === key) return;
+  groupsEl.dataset.key = key;
+  groupsEl.hidden = !groups.size;
+  groupsCount.textContent = groups.size ? ` (${groups.size})` : "";
+  groupsList.replaceChildren(...sorted.map(([name, g]) => {
+    const href = `/groups/${encodeURIComponent(name)}`;
+    const a = h("a", { href, class: "rail-group", "data-testid": "rail-group", "data-group": name,
+      "aria-current": activePath === href ? "page" : null },
+    h("span", { class: "run-name" }, name), h("span", { class: "run-meta" }, `${g.n} run${g.n === 1 ? "" : "s"}`));
+    return h("li", {}, a);
+  }));
+}
+
+/** The page shown (main.js calls this on every route): marks the rail's link to it. */
+export function setActivePage(path) {
+  activePath = path;
+  if (sweepsLink) {
+    if (path === "/sweeps" || path.startsWith("/sweeps/")) sweepsLink.setAttribute("aria-current", "page");
+    else sweepsLink.removeAttribute("aria-current");
+  }
+  if (groupsEl) renderGroups();
 }
 
 function updateCompare() {
@@ -171,6 +211,13 @@ export function mountRail(root, navigate) {
   setThemeLabel(currentTheme());
   themeBtn.addEventListener("click", () => setThemeLabel(toggleTheme()));
   listEl = h("ul", { class: "run-list", "data-testid": "run-list", "aria-label": "Runs" });
+  sweepsLink = h("a", { href: "/sweeps", class: "rail-nav-link", "data-testid": "sweeps-link" }, "Sweeps");
+  groupsCount = h("span", { class: "muted" });
+  groupsList = h("ul", { class: "group-list", "aria-label": "Groups" });
+  groupsEl = h("details", { class: "rail-groups", "data-testid": "rail-groups", hidden: true },
+    h("summary", { "data-testid": "rail-groups-toggle" }, h("span", {}, "Groups", groupsCount)), groupsList);
+  groupsEl.open = sessionStorage.getItem(GROUPS_OPEN_KEY) === "1";
+  groupsEl.addEventListener("toggle", () => sessionStorage.setItem(GROUPS_OPEN_KEY, groupsEl.open ? "1" : "0"));
   countEl = h("span", { class: "muted small" });
   connEl = h("span", { class: "conn", title: "run list connection" });
   root.replaceChildren(
@@ -180,6 +227,7 @@ export function mountRail(root, navigate) {
     h("div", { class: "rail-actions" },
       h("a", { href: "/runs/new", class: "btn primary", "data-testid": "new-run-link" }, "+ New run"),
       compareBtn),
+    h("div", { class: "rail-nav", role: "group", "aria-label": "Sweeps and groups" }, sweepsLink, groupsEl),
     filterInput,
     h("div", { class: "rail-count" }, countEl, connEl),
     listEl,

@@ -6,8 +6,13 @@ import { drawConfusion, drawPredictions, rethemeAll } from "../charts.js";
 import { DISPLAY_MAX, RunCharts } from "../run_charts.js";
 import { on } from "../state.js";
 import { h, runLabel, fmtNum, fmtDuration, fmtReason, FINAL, flatten, toNum } from "../format.js";
-import { buildSpecForm } from "./spec_form.js";
-import { schemaAndCatalog, formError } from "./new_run.js";
+import { LrRangeChart } from "../lr_range.js";
+import { KINDS, baseName, runKind } from "../run_kinds.js";
+import { UpdateRatioChart } from "../update_ratio_chart.js";
+import { DoctorPanel, LrRangeCard, Verdict } from "./doctor.js";
+import { newRunUrl } from "./new_run.js";
+import { RestartDialog } from "./restart_dialog.js";
+import { groupUrl } from "./group.js";
 
 function download(url, name) {
   const a = h("a", { href: url, download: name });
@@ -42,13 +47,21 @@ export async function mountRun(main, { id, navigate }) {
     stop: btn("stop", "■ Stop", "btn danger-outline"),
     resume: btn("resume", "▶ Resume"),
     restart: btn("restart", "↻ Restart with changes", "btn primary"),
-    repeat: btn("repeat", "Repeat"),
+    repeat: btn("repeat", "Repeat ×3"),
     csv: btn("export-csv", "CSV"),
     png: btn("export-png", "PNG"),
     del: btn("delete", "Delete", "btn danger-outline"),
   };
   b.stop.title = "Stop gracefully (a checkpoint is written; Resume continues)";
-  b.repeat.title = "Start a new run with exactly this spec";
+  b.repeat.title = "Start new runs identical to this one but for the seed, in one group: how much of a result is noise?";
+  const repeatCount = h("input", { type: "number", min: "1", max: "50", step: "1", value: "3", class: "count-input",
+    "data-testid": "repeat-count", id: "repeat-count", "aria-label": "How many repeats" });
+  const repeatLabel = () => {
+    const n = Math.round(Number(repeatCount.value));
+    b.repeat.textContent = `Repeat ×${Number.isFinite(n) && n >= 1 ? Math.min(n, 50) : "?"}`;
+  };
+  repeatCount.addEventListener("input", repeatLabel);
+  repeatCount.addEventListener("keydown", (ev) => { if (ev.key === "Enter") { ev.preventDefault(); b.repeat.click(); } });
   b.csv.title = "Export the points as CSV";
   b.png.title = "Export the charts as PNG";
 
@@ -63,8 +76,22 @@ export async function mountRun(main, { id, navigate }) {
   const accEl = h("div", { class: "chart", "data-testid": "chart-accuracy" });
   const lossEl = h("div", { class: "chart", "data-testid": "chart-loss" });
   const lrEl = h("div", { class: "chart small-chart", "data-testid": "chart-lr" });
+  const ratioEl = h("div", { class: "chart small-chart", "data-testid": "chart-update-ratio" });
+  const ratioWrap = h("div", { class: "ratio-chart", "data-testid": "update-ratio", hidden: true },
+    h("h3", { class: "chart-title", title: "Far below 1e-3 the layer barely learns (raise the learn rate); far above, its steps are too big (lower it)." },
+      "Update / weight ratio", h("span", { class: "muted small" }, " ‖Δw‖/‖w‖ per layer; healthy ≈ 1e-3 (shaded 1e-4 to 1e-2)")),
+    ratioEl);
   const info = h("dl", { class: "info", "data-testid": "info-panel" });
-  const findingsEl = h("section", { class: "findings", hidden: true });
+  const kind = runKind(run);
+  // The LR range test's suggestion is for training: applied, it starts a train run (a child of
+  // the test), not another test. The other preflight checks' fixes are checked again.
+  // (A suggestion's patch may already say kind "train"; the name still loses its prefix.)
+  const restartBody = (patch) => (kind === "lr-range-test"
+    ? { kind: "train", name: baseName(run.spec?.name) ?? null, ...patch } : patch);
+  const onEdit = (patch) => (kind === "lr-range-test" ? navigate(newRunUrl(id, flatten(patch))) : openRestart(patch));
+  const doctor = new DoctorPanel({ runId: id, navigate, onEdit, restartBody });
+  const verdict = KINDS[kind]?.verdict ? new Verdict(kind) : null;
+  const lrCard = kind === "lr-range-test" ? new LrRangeCard({ runId: id, navigate }) : null;
   const resultsEl = h("section", { class: "results card", hidden: true });
   const notice = h("div", { class: "notice", hidden: true, role: "status", "data-testid": "notice" });
 
@@ -73,8 +100,11 @@ export async function mountRun(main, { id, navigate }) {
   h("header", { class: "run-head" },
     h("div", { class: "title-block" }, h("div", { class: "title-row" }, titleEl, statusEl, liveEl), subEl),
     h("div", { class: "toolbar", role: "toolbar", "aria-label": "Run actions" },
-      b.stop, b.resume, b.restart, b.repeat, h("span", { class: "sep" }), b.csv, b.png, b.del)),
+      b.stop, b.resume, b.restart,
+      h("span", { class: "repeat-group", role: "group", "aria-label": "Repeat with other seeds" }, b.repeat, repeatCount),
+      h("span", { class: "sep" }), b.csv, b.png, b.del)),
   notice,
+  verdict?.el, lrCard?.el,
   h("div", { class: "run-body" },
     h("div", { class: "charts card" },
       h("div", { class: "chart-controls" },
@@ -82,10 +112,10 @@ export async function mountRun(main, { id, navigate }) {
         h("label", { for: "x-axis" }, "X axis ", xAxis),
         h("label", { for: "log-y", class: "check" }, logY, " Log loss"),
         h("span", { class: "legend-note muted small" }, "light: per iteration · solid: smoothed · dashed: validation · ✕ NaN/Inf")),
-      accEl, lossEl, lrEl),
+      accEl, lossEl, lrEl, ratioWrap),
     h("aside", { class: "side" },
-      h("section", { class: "card" }, h("h2", {}, "Run"), info),
-      findingsEl)),
+      doctor.el,
+      h("section", { class: "card" }, h("h2", {}, "Run"), info))),
   resultsEl);
   main.replaceChildren(page);
 
@@ -93,6 +123,9 @@ export async function mountRun(main, { id, navigate }) {
   const charts = new RunCharts({ acc: accEl, loss: lossEl, lr: lrEl },
     { runId: id, task: task(), fetchDetail: (params) => api.metrics(id, params) });
   charts.setIterationsPerEpoch(run.progress?.iterations_per_epoch);
+  if (run.spec?.options?.update_ratio_frequency > 0) charts.addChart("ratio", new UpdateRatioChart(charts, ratioEl, ratioWrap));
+  const lrChart = lrCard ? new LrRangeChart(charts, lrCard.chartEl) : null;
+  if (lrChart) charts.addChart("lrRange", lrChart);
   let liveState = "connecting";
 
   // data-points: rows held; data-drawn: rows every chart has drawn (they lag by the redraw budget).
@@ -124,7 +157,8 @@ export async function mountRun(main, { id, navigate }) {
     const rows = [
       ["Status", `${run.status}${fmtReason(run) ? ` — ${fmtReason(run)}` : ""}`],
       ["Elapsed", fmtDuration(elapsed)],
-      ["Epoch", `${ep} of ${p.max_epochs ?? o.max_epochs ?? "?"}`],
+      // A preflight check runs its own number of iterations, whatever max_epochs says.
+      ["Epoch", kind === "train" ? `${ep} of ${p.max_epochs ?? o.max_epochs ?? "?"}` : String(ep)],
       ["Iteration", `${it} of ${p.max_iterations ?? "?"}`],
       ["Iterations per epoch", p.iterations_per_epoch ?? run.info?.iterations_per_epoch ?? "—"],
       ["Learn rate", fmtNum(lastValue("learn_rate"), 4)],
@@ -150,12 +184,15 @@ export async function mountRun(main, { id, navigate }) {
     statusEl.className = `badge big status-${run.status}`;
     subEl.replaceChildren(...[`#${run.id}`,
       run.parent_id ? h("span", {}, " · restarted from ", h("a", { href: `/runs/${run.parent_id}` }, `run ${run.parent_id}`)) : null,
-      run.group ? ` · group ${run.group}` : null,
+      run.sweep_id ? h("span", {}, " · ", h("a", { href: `/sweeps/${run.sweep_id}`, "data-testid": "sweep-link" },
+        `trial ${(run.sweep_trial ?? 0) + 1} of sweep ${run.sweep_id}`)) : null,
+      run.group ? h("span", {}, " · group ", h("a", { href: groupUrl(run.group), "data-testid": "group-link" }, run.group)) : null,
       run.tags?.length ? ` · ${run.tags.join(", ")}` : null].filter((x) => x));
     const final = FINAL.has(run.status);
     b.stop.disabled = !["queued", "running"].includes(run.status);
     b.resume.disabled = !["stopped", "interrupted", "failed"].includes(run.status);
     setLive(liveState);
+    showFindings();
     if (final) loadResults();
   }
 
@@ -189,22 +226,22 @@ export async function mountRun(main, { id, navigate }) {
     }
   }
 
-  function renderFindings(list) {
-    if (!list || !list.length) { findingsEl.hidden = true; return; }
-    findingsEl.hidden = false;
-    findingsEl.className = "findings card";
-    findingsEl.replaceChildren(h("h2", {}, "Doctor"), ...list.map((f) => {
-      const patch = f.patch && Object.keys(f.patch).length ? f.patch : null;
-      const apply = patch ? h("button", { type: "button", class: "btn small" }, "Restart with this fix") : null;
-      apply?.addEventListener("click", () => openRestart(patch));
-      const patchText = patch ? Object.entries(flatten(patch)).map(([k, v]) => `${k} → ${v}`).join(", ") : "";
-      return h("div", { class: `finding sev-${f.severity}` },
-        h("div", { class: "finding-head" }, h("span", { class: "badge" }, f.code),
-          f.iteration ? h("span", { class: "muted small" }, `at iteration ${f.iteration}`) : null),
-        h("p", {}, f.message), patchText ? h("p", { class: "small mono" }, patchText) : null, apply);
-    }));
+  /* The doctor's findings: the panel, the loss chart's markers, a preflight run's verdict. */
+  let findings = [];
+  let findingsLive = false; // a websocket list came: newer than the REST answer
+  function showFindings() {
+    doctor.update(findings);
+    charts.setFindings(findings);
+    verdict?.update(run, findings);
+    if (lrCard) lrChart.setFinding(lrCard.update(run, findings));
   }
-  api.findings(id).then(renderFindings).catch(() => {});
+  function setFindings(list, live) {
+    if (!live && findingsLive) return;
+    findingsLive = findingsLive || live;
+    findings = Array.isArray(list) ? list : [];
+    showFindings();
+  }
+  api.findings(id).then((list) => setFindings(list, false)).catch(() => {});
 
   /* ---------- points: history, then live ---------- */
   let lastSeq = 0;
@@ -250,7 +287,7 @@ export async function mountRun(main, { id, navigate }) {
       charts.setIterationsPerEpoch(run.progress?.iterations_per_epoch);
       renderHead(); renderInfo();
     },
-    findings: renderFindings,
+    findings: (list) => setFindings(list, true),
     artefact() { resultsShown = false; loadResults(); },
     deleted() {
       notice.hidden = false;
@@ -280,7 +317,7 @@ export async function mountRun(main, { id, navigate }) {
     try { await fn(); } catch (err) {
       notice.hidden = false;
       notice.textContent = err.message;
-    } finally { button.textContent = old; renderHead(); }
+    } finally { button.textContent = old; button.disabled = false; renderHead(); }
   };
 
   b.stop.addEventListener("click", () => busy(b.stop, "Stopping…", async () => {
@@ -293,10 +330,19 @@ export async function mountRun(main, { id, navigate }) {
     resultsShown = false;
     resultsEl.hidden = true;
   }));
-  b.repeat.addEventListener("click", () => busy(b.repeat, "Starting…", async () => {
-    const child = await api.restart(id, {});
-    navigate(`/runs/${child.id}`);
-  }));
+  b.repeat.addEventListener("click", () => {
+    const n = Math.round(Number(repeatCount.value));
+    if (!Number.isFinite(n) || n < 1 || n > 50) {
+      notice.hidden = false;
+      notice.textContent = "Repeat: give a count from 1 to 50.";
+      repeatCount.focus();
+      return;
+    }
+    busy(b.repeat, "Starting…", async () => {
+      const answer = await api.repeat(id, n);
+      navigate(groupUrl(answer.group));
+    }).then(repeatLabel);
+  });
   // Every stored point, from the server (the page may hold a downsampled history).
   b.csv.addEventListener("click", () => download(`/api/runs/${id}/metrics.csv`, `trainscope-run-${id}.csv`));
   b.png.addEventListener("click", () => Plotly.downloadImage(page.querySelector("[data-testid=chart-loss]"),
@@ -305,46 +351,11 @@ export async function mountRun(main, { id, navigate }) {
     .catch((err) => { notice.hidden = false; notice.textContent = `PNG export failed: ${err.message}`; }));
 
   /* ---------- dialogs ---------- */
-  const restartDialog = h("dialog", { class: "dialog wide", "aria-label": "Restart with changes" });
+  const restartDialog = new RestartDialog(main, navigate);
   const deleteDialog = h("dialog", { class: "dialog", "aria-label": "Delete run" });
-  main.append(restartDialog, deleteDialog);
+  main.append(deleteDialog);
 
-  async function openRestart(patch) {
-    const [schema, catalog] = await schemaAndCatalog();
-    const spec = buildSpecForm(schema, catalog, run.spec, { markChanges: true });
-    if (patch) {
-      for (const [path, v] of Object.entries(flatten(patch))) {
-        const f = spec.fields.get(path);
-        if (!f) continue;
-        f.el.value = String(v);
-        f.el.dispatchEvent(new Event("input"));
-      }
-    }
-    const submit = h("button", { type: "submit", class: "btn primary", "data-testid": "restart-submit" }, "Start child run");
-    const cancel = h("button", { type: "button", class: "btn" }, "Cancel");
-    cancel.addEventListener("click", () => restartDialog.close());
-    const form = h("form", { class: "run-form", "data-testid": "restart-form", novalidate: true },
-      h("header", { class: "dialog-head" }, h("h2", {}, `Restart ${runLabel(run)} with changes`),
-        h("p", { class: "muted small" }, "Prefilled from this run. Changed fields are highlighted; only they are sent. The new run is a child of this one.")),
-      spec.el, h("div", { class: "form-actions" }, submit, cancel));
-    form.addEventListener("submit", async (ev) => {
-      ev.preventDefault();
-      formError(form, null);
-      submit.disabled = true;
-      try {
-        const child = await api.restart(id, spec.collectOverrides());
-        restartDialog.close();
-        navigate(`/runs/${child.id}`);
-      } catch (err) {
-        if (err.status === 422) {
-          const unmatched = spec.showErrors(err.detail);
-          formError(form, unmatched.length ? unmatched.join("; ") : err.message);
-        } else formError(form, err.message);
-      } finally { submit.disabled = false; }
-    });
-    restartDialog.replaceChildren(form);
-    restartDialog.showModal();
-  }
+  function openRestart(patch) { return restartDialog.open(run, patch); }
   b.restart.addEventListener("click", () => openRestart(null));
 
   b.del.addEventListener("click", () => {

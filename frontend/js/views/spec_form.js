@@ -26,6 +26,7 @@ export const HINTS = {
   "options.output_network": "best-validation-loss keeps the best weights when it overfits late.",
   "options.seed": "Repeat with another seed to see how much of a difference is noise.",
   "options.execution_environment": "auto takes a GPU when there is one.",
+  "options.update_ratio_frequency": "e.g. 10: chart each layer's update/weight ratio (healthy ≈ 1e-3); 0 = off.",
   "dataset.validation_fraction": "0 turns validation (and its curves) off.",
   "dataset.test_fraction": "Held out for the final confusion matrix / predictions.",
   "dataset.max_train_samples": "Tiny (e.g. 100) to check the model can overfit at all.",
@@ -42,6 +43,7 @@ const GROUPS = [
   ["Regularisation and clipping", ["l2_regularization", "gradient_threshold_method", "gradient_threshold"]],
   ["Validation and output", ["validation_frequency", "validation_patience", "output_network"]],
   ["Hardware", ["execution_environment"]],
+  ["Telemetry", ["update_ratio_frequency"]],
 ];
 
 // Options that matter only for some solvers/schedules: dimmed otherwise (still editable).
@@ -351,6 +353,20 @@ export function buildSpecForm(schema, catalog, initial, { markChanges = false } 
     return out;
   }
 
+  /** Set fields to values ({"options.initial_learn_rate": 0.005}: a finding's patch, flattened)
+   *  as if typed: marked changed where changes are marked, and sent. Returns the paths that
+   *  have no field here. */
+  function apply(values) {
+    const missing = [];
+    for (const [path, v] of Object.entries(values || {})) {
+      const f = fields.get(path);
+      if (!f) { missing.push(path); continue; }
+      f.el.value = path === "model.layers" ? JSON.stringify(v, null, 1) : str(v);
+      f.el.dispatchEvent(new Event("input"));
+    }
+    return missing;
+  }
+
   /* --- errors --- */
   function clearError(path) {
     const f = fields.get(path);
@@ -407,5 +423,5 @@ export function buildSpecForm(schema, catalog, initial, { markChanges = false } 
     return unmatched;
   }
 
-  return { el: root, collect, collectOverrides, showErrors, clearErrors, fields };
+  return { el: root, collect, collectOverrides, showErrors, clearErrors, apply, fields };
 }
