@@ -64,7 +64,9 @@ def rest_sweep(server: Server, sweep_id: int) -> dict[str, Any]:
     return sweep
 
 
-def wait_sweep(server: Server, sweep_id: int, statuses: tuple[str, ...], timeout: float = 120) -> Any:
+def wait_sweep(
+    server: Server, sweep_id: int, statuses: tuple[str, ...], timeout: float = 120
+) -> Any:
     def settled(s: dict[str, Any]) -> bool:
         return s["status"] in statuses and all(
             t["status"] in (*FINAL, "pending", "deleted") for t in s["trials"]
@@ -329,11 +331,17 @@ def test_group_and_sweep_pages_have_shareable_urls(server: Server, page: Page) -
     """Opened straight from their URL (a link someone sent), not only from inside the app."""
     sweeps = httpx.get(f"{server.url}/api/sweeps").json()
     if not sweeps:  # this file's other tests make some; on its own, make one
-        sweeps = [create_sweep(server, {"base": tiny(), "space": {"mini_batch_size": {"values": [16, 32]}}})]
+        sweeps = [
+            create_sweep(
+                server, {"base": tiny(), "space": {"mini_batch_size": {"values": [16, 32]}}}
+            )
+        ]
     sweep = sweeps[-1]
     started = time.monotonic()
     page.goto(f"{server.url}/sweeps/{sweep['id']}")
-    expect(page.locator("[data-testid=sweep-page]")).to_have_attribute("data-sweep-id", str(sweep["id"]))
+    expect(page.locator("[data-testid=sweep-page]")).to_have_attribute(
+        "data-sweep-id", str(sweep["id"])
+    )
     page.goto(f"{server.url}/sweeps")
     expect(page.locator(f'[data-testid=sweep-item][data-sweep-id="{sweep["id"]}"]')).to_be_visible()
     page.goto(f"{server.url}/groups/{sweep['group']}")

@@ -34,13 +34,15 @@ EXPLODE_BETA = 0.98
 
 @dataclass(frozen=True)
 class Plan:
+    """The defaults are a `train` run's: everything as the options say."""
+
     options: TrainingOptions  # the options in force (trimmed for the probes)
-    max_train_samples: int | None  # training samples used, first of the shuffled order; None: all
-    iteration_limit: int | None  # stop after this many iterations (None: max_epochs decides)
-    validate: bool  # validation at all (probes skip it)
-    test: bool  # test metrics and the confusion matrix at the end
-    learn_rate: Callable[[int], float] | None  # lr per iteration; None: the options' schedule
-    stop_on_explosion: bool  # end `completed`/`loss-exploded` instead of `diverged`
+    max_train_samples: int | None = None  # samples used, first of the shuffled order
+    iteration_limit: int | None = None  # stop after this many iterations (None: max_epochs)
+    validate: bool = True  # validation at all (probes skip it)
+    test: bool = True  # test metrics and the confusion matrix at the end
+    learn_rate: Callable[[int], float] | None = None  # lr per iteration; None: the schedule
+    stop_on_explosion: bool = False  # end `completed`/`loss-exploded`, not `diverged`
 
 
 def range_learn_rate(settings: LRRangeSpec) -> Callable[[int], float]:
@@ -71,8 +73,6 @@ def plan_for(spec: RunSpec) -> Plan:
             iteration_limit=1,
             validate=False,
             test=False,
-            learn_rate=None,
-            stop_on_explosion=False,
         )
     if spec.kind == "overfit-batch":
         # Regularisation fights fitting the batches: off, so a failure means a real problem.
@@ -88,29 +88,18 @@ def plan_for(spec: RunSpec) -> Plan:
             iteration_limit=OVERFIT_ITERATIONS,
             validate=False,
             test=False,
-            learn_rate=None,
-            stop_on_explosion=False,
         )
     if spec.kind == "lr-range-test":
         # max_epochs is set from the iterations once the epoch length is known (the loop).
         return Plan(
             options=opts.model_copy(update=probe),
-            max_train_samples=None,
             iteration_limit=spec.lr_range.iterations,
             validate=False,
             test=False,
             learn_rate=range_learn_rate(spec.lr_range),
             stop_on_explosion=True,
         )
-    return Plan(
-        options=opts,
-        max_train_samples=None,
-        iteration_limit=None,
-        validate=True,
-        test=True,
-        learn_rate=None,
-        stop_on_explosion=False,
-    )
+    return Plan(options=opts)
 
 
 class ExplosionWatch:
