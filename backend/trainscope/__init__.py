@@ -1,5 +1,26 @@
-"""trainscope: live training curves for PyTorch in the browser."""
+"""trainscope: live training curves for PyTorch in the browser.
+
+`trainscope.init(...)` logs any training script (docs/sdk.md). It is imported on first use, so
+`import trainscope` (and the CLI) stays instant and pulls in nothing heavy.
+"""
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING, Any
+
 __version__ = "0.1.0"
+
+if TYPE_CHECKING:
+    from trainscope.sdk import Run, finish, init, log
+
+__all__ = ["Run", "__version__", "finish", "init", "log"]
+
+
+def __getattr__(name: str) -> Any:
+    if name in ("Run", "init", "log", "finish"):
+        from trainscope import sdk
+
+        value = getattr(sdk, name)
+        globals()[name] = value  # the next lookup is a plain attribute: no __getattr__
+        return value
+    raise AttributeError(f"module 'trainscope' has no attribute {name!r}")

@@ -144,7 +144,11 @@ def _paths_from_cwd(spec: RunSpec) -> RunSpec:
     """On the command line a relative dataset path means the current directory, as in any
     shell command (the engine itself resolves relative paths against the data directory)."""
     path = getattr(spec.dataset, "path", None)
-    if isinstance(path, str) and not Path(path).expanduser().is_absolute():
+    if (
+        spec.dataset is not None
+        and isinstance(path, str)
+        and not Path(path).expanduser().is_absolute()
+    ):
         dataset = spec.dataset.model_copy(update={"path": str(Path(path).expanduser().resolve())})
         return spec.model_copy(update={"dataset": dataset})
     return spec

@@ -19,7 +19,6 @@ import logging
 import threading
 import time
 from collections.abc import Callable
-from dataclasses import dataclass
 from typing import Any
 
 from trainscope.live.hub import Hub, Message
@@ -32,23 +31,38 @@ log = logging.getLogger("trainscope.pipeline")
 RECORD_RETRY_S = 1.0
 
 
-@dataclass(frozen=True, slots=True)
 class EncodedPoint:
-    """A point as its websocket JSON, encoded once however many clients watch the run."""
+    """A point as its websocket JSON, encoded once however many clients watch the run, and
+    only when one does: encoding is most of what publishing a point costs, and most points
+    of most runs are watched by nobody (the hub reads `json` on the event loop's thread, for
+    a subscriber's frame)."""
 
-    seq: int
-    json: str
+    __slots__ = ("_json", "_point", "seq")
+
+    def __init__(self, point: Point) -> None:
+        self.seq = point.seq
+        self._point: Point | None = point
+        self._json: str | None = None
+
+    @property
+    def json(self) -> str:
+        if self._json is None:
+            p = self._point
+            assert p is not None
+            body = {
+                "seq": p.seq,
+                "iteration": p.iteration,
+                "epoch": p.epoch,
+                "wall_time": p.wall_time,
+                "values": {k: json_safe(v) for k, v in p.values.items()},
+            }
+            self._json = json.dumps(body, allow_nan=False, separators=(",", ":"))
+            self._point = None
+        return self._json
 
 
 def encode_point(p: Point) -> EncodedPoint:
-    body = {
-        "seq": p.seq,
-        "iteration": p.iteration,
-        "epoch": p.epoch,
-        "wall_time": p.wall_time,
-        "values": {k: json_safe(v) for k, v in p.values.items()},
-    }
-    return EncodedPoint(p.seq, json.dumps(body, allow_nan=False, separators=(",", ":")))
+    return EncodedPoint(p)
 
 
 def describe_store_error(exc: BaseException) -> str:
@@ -85,10 +99,31 @@ class Pipeline:
         self._unrecorded: dict[int, tuple[str, float]] = {}
         self._unrecorded_lock = threading.Lock()
         self._retrier: threading.Thread | None = None
+        # handle() runs on the executor's thread, persist_and_publish() on REST request threads
+        # (external runs): one at a time, so that the failure bookkeeping above has one owner
+        # and each run's points are published in the order they were stored.
+        self._handle_lock = threading.Lock()
 
     def handle(self, batch: list[tuple[int, Event]]) -> set[int]:
         """Persist, then publish, a batch of worker events. Returns the runs the executor must
         stop: those whose events the store refused (their status says why)."""
+        with self._handle_lock:
+            return self._handle(batch)
+
+    def persist_and_publish(self, batch: list[tuple[int, Event]]) -> list[tuple[int, Event]]:
+        """Persist, then publish, events from a client that can send them again (the SDK's
+        points and final status): the store's refusal is raised to it (the route answers 503
+        and the SDK retries), rather than failing its run as for a worker. Returns what was
+        persisted (points already stored are left out)."""
+        with self._handle_lock:
+            persisted = self.store.ingest(batch)
+            self.publish(persisted)
+            for run_id, event in persisted:
+                for listener in self.listeners:
+                    listener(run_id, event)
+        return persisted
+
+    def _handle(self, batch: list[tuple[int, Event]]) -> set[int]:
         if self.shutting_down:
             batch = [(rid, self._as_interrupted(e)) for rid, e in batch]
         if self._unstorable:

@@ -213,3 +213,14 @@ def run_id_of(page: Page) -> int:
     match = RUN_URL.search(page.url)
     assert match, page.url
     return int(match.group(1))
+
+
+def tall_screenshot(page: Page, name: str) -> Path:
+    """The whole page: the app scrolls inside <main>, so grow the viewport to its content."""
+    height = page.evaluate("() => document.querySelector('#main').scrollHeight")
+    page.set_viewport_size({"width": 1280, "height": min(3000, max(800, int(height)))})
+    page.wait_for_timeout(400)  # Plotly's responsive relayout
+    path = screenshot_path(name)
+    page.screenshot(path=str(path))
+    page.set_viewport_size({"width": 1280, "height": 800})
+    return path

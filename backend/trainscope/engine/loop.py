@@ -103,6 +103,9 @@ def _train(
     plan = plan_for(spec)
     opts = plan.options
     device = pick_device(opts.execution_environment)
+    if spec.dataset is None or spec.model is None:
+        # Only an external run (logged by its own script) has none; it is never trained here.
+        raise EngineError(f"a {spec.kind} run has no dataset or model to train")
     if data is None:
         data = load_dataset(spec.dataset, data_dir)
     info = data.info

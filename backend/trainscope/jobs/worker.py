@@ -64,6 +64,9 @@ def run_job(
         emit(Status("failed", message="invalid run spec: " + "; ".join(problems)))
         return
     data_dir = Path(job.data_dir)
+    if spec.dataset is None:  # an external run: its own script trains it, never a worker
+        emit(Status("failed", message=f"a {spec.kind} run has no dataset to train on"))
+        return
     try:
         data = cache.get(spec.dataset, data_dir)
     except (ValueError, FileNotFoundError) as exc:  # DatasetError is a ValueError

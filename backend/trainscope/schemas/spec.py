@@ -24,8 +24,14 @@ from trainscope.schemas.model import (
 )
 from trainscope.schemas.options import TrainingOptions
 
-RunKind = Literal["train", "lr-range-test", "overfit-batch", "initial-loss"]
+# "external": a run logged by the user's own script through the SDK (`trainscope.init`, see
+# docs/sdk.md). trainscope does not train it, so it has no dataset or model and cannot be
+# restarted, resumed or repeated; it is created by POST /api/runs/external, never by
+# POST /api/runs.
+RunKind = Literal["train", "lr-range-test", "overfit-batch", "initial-loss", "external"]
+# The kinds POST /api/runs trains (the catalog offers these).
 RUN_KINDS: tuple[str, ...] = ("train", "lr-range-test", "overfit-batch", "initial-loss")
+EXTERNAL_KIND = "external"
 # Preflight runs (kind overfit-batch): this many mini-batches, trained this many iterations.
 OVERFIT_BATCHES = 4
 OVERFIT_ITERATIONS = 200
@@ -58,10 +64,14 @@ class RunSpec(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     name: str | None = Field(None, max_length=200, description="A label for people.")
-    dataset: DatasetSpec
-    model: ModelSpec = Field(
+    # Required (a spec without it is refused as `missing`), null only for kind "external".
+    dataset: DatasetSpec | None = Field(
+        description="Which data and how it is split; null only for an external run."
+    )
+    model: ModelSpec | None = Field(
         default_factory=lambda: PresetModel(preset="mlp"),
-        description='A preset ({"preset": "simple-cnn"}) or a layer list ({"layers": [...]}).',
+        description='A preset ({"preset": "simple-cnn"}) or a layer list ({"layers": [...]}); '
+        "null only for an external run.",
     )
     options: TrainingOptions = Field(default_factory=TrainingOptions)
     tags: list[str] = Field(default_factory=list, max_length=50)
@@ -77,13 +87,37 @@ class RunSpec(BaseModel):
     lr_range: LRRangeSpec = Field(
         default_factory=LRRangeSpec, description="Settings of the lr-range-test kind."
     )
+    config: dict[str, Any] | None = Field(
+        None,
+        description="An external run's configuration as its script gave it (trainscope.init("
+        "config=...)): shown and compared in the dashboard; null for other runs.",
+    )
+
+    @model_validator(mode="before")
+    @classmethod
+    def _external_has_no_data(cls, data: Any) -> Any:
+        # An external run's script owns its data and model: none is recorded here.
+        if isinstance(data, dict) and data.get("kind") == EXTERNAL_KIND:
+            return {"dataset": None, "model": None, **data}
+        return data
+
+    @model_validator(mode="after")
+    def _trained_runs_have_data(self) -> RunSpec:
+        if self.kind != EXTERNAL_KIND:
+            missing = [name for name in ("dataset", "model") if getattr(self, name) is None]
+            if missing:
+                raise ValueError(
+                    f"{' and '.join(missing)} may be null only for an external run "
+                    f"(kind {self.kind!r} trains on a dataset with a model)"
+                )
+        return self
 
     @field_validator("model")
     @classmethod
-    def _model_fits_data(cls, model: ModelSpec, info: ValidationInfo) -> ModelSpec:
+    def _model_fits_data(cls, model: ModelSpec | None, info: ValidationInfo) -> ModelSpec | None:
         dataset = info.data.get("dataset")
         data_info = dataset.static_info() if dataset is not None else None
-        if data_info is not None:
+        if data_info is not None and model is not None:
             check_model(model, data_info)  # raises ModelShapeError (a ValueError) naming the layer
         return model
 

@@ -46,6 +46,10 @@ class RunRecord:
 
     @property
     def max_epochs(self) -> int | None:
+        if self.spec.get("kind") == "external":
+            # Known only when the script's config named it (options mirror it, defaults too).
+            value = self.info.get("max_epochs")
+            return value if isinstance(value, int) else None
         if self.spec.get("kind", "train") != "train" and self.max_iterations:
             # A probe trains a number of iterations, not the spec's max_epochs.
             per_epoch = self.iterations_per_epoch or self.max_iterations

@@ -64,6 +64,8 @@ def insert_run(
     now: float,
     sweep_id: int | None = None,
     sweep_trial: int | None = None,
+    info: dict[str, Any] | None = None,
+    started_at: float | None = None,
 ) -> int:
     check_status(status)
     if parent_id is not None and not run_exists(conn, parent_id):
@@ -79,7 +81,8 @@ def insert_run(
             iteration=0,
             epoch=0,
             last_seq=0,
-            info=db_dumps({}),
+            started_at=started_at,
+            info=db_dumps(info or {}),
             latest=db_dumps({}),
             sweep_id=sweep_id,
             sweep_trial=sweep_trial,

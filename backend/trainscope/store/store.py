@@ -80,9 +80,12 @@ class Store:
         tags: list[str],
         status: str = "queued",
         sweep: tuple[int, int] | None = None,
+        info: dict[str, Any] | None = None,
+        started_at: float | None = None,
     ) -> RunRecord:
         """`sweep`: (sweep id, trial) when the run is that trial; the sweep's next trial moves
-        past it in the same transaction (ValueError when it was not the next one)."""
+        past it in the same transaction (ValueError when it was not the next one). `info` and
+        `started_at`: for a run that starts as it is created (an external run)."""
         with self._write_lock, self._writer.begin() as conn:
             if sweep is not None:
                 claim_trial(conn, *sweep)
@@ -97,6 +100,8 @@ class Store:
                 now=time.time(),
                 sweep_id=sweep[0] if sweep else None,
                 sweep_trial=sweep[1] if sweep else None,
+                info=info,
+                started_at=started_at,
             )
             (record,) = select_runs(conn, run_id=run_id)
         return record

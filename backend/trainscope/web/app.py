@@ -23,6 +23,7 @@ from trainscope.store import Store
 from trainscope.sweeps.scheduler import SweepScheduler
 from trainscope.web import (
     routes_datasets,
+    routes_external,
     routes_groups,
     routes_meta,
     routes_runs,
@@ -46,7 +47,8 @@ log = logging.getLogger("trainscope.web")
 DESCRIPTION = """Live training curves for PyTorch.
 
 Create runs (`POST /api/runs` with a RunSpec: dataset, model, MATLAB-style training options),
-watch them over `WS /ws/runs/{id}?after_seq=N`, stop, restart with changes, resume.
+watch them over `WS /ws/runs/{id}?after_seq=N`, stop, restart with changes, resume. Runs of
+your own training scripts (`trainscope.init`, docs/sdk.md) come in over `/api/runs/external`.
 Non-finite metric values travel as the strings "NaN", "Infinity", "-Infinity".
 """
 
@@ -93,6 +95,7 @@ def create_app(settings: Settings, executor: Executor | None = None) -> FastAPI:
         ex = executor if executor is not None else make_executor(settings)
         ex.start(pipeline.handle)
         runs = RunService(settings, store, ex, pipeline)
+        runs.external.start()  # external runs whose scripts went silent become interrupted
         # Sweeps' trials, on the same executor: woken when a run starts or ends, and carrying
         # on with the sweeps a previous server left running.
         sweeps = SweepScheduler(store, runs)
@@ -116,6 +119,7 @@ def create_app(settings: Settings, executor: Executor | None = None) -> FastAPI:
             pipeline.shutting_down = True
             await asyncio.to_thread(sweeps.close)  # no new trials while the workers stop
             await asyncio.to_thread(ex.shutdown, settings.stop_grace_s)
+            runs.external.close()
             store.interrupt_unfinished()
             doctor.close()
             store.close()
@@ -148,6 +152,7 @@ def create_app(settings: Settings, executor: Executor | None = None) -> FastAPI:
     install_error_handlers(app)
     app.include_router(login_router(settings.api_token))
     app.include_router(routes_meta.router)
+    app.include_router(routes_external.router)  # before /api/runs/{run_id}...
     app.include_router(routes_runs.router)
     app.include_router(routes_sweeps.router)
     app.include_router(routes_groups.router)

@@ -117,7 +117,9 @@ def get_run(runs: RunsDep, run_id: RunId) -> dict[str, Any]:
 )
 def stop_run(runs: RunsDep, run_id: RunId) -> dict[str, Any]:
     """The loop sees the request within one iteration and checkpoints; answers with the run
-    once it has stopped (409 when it had already ended)."""
+    once it has stopped (409 when it had already ended). An external run (logged by its own
+    script) is answered at once, still `running`, with `info.stop_requested` true: the script
+    hears it with its next batch and ends the run `stopped` itself."""
     return runs.stop(run_id).to_json()
 
 
@@ -125,7 +127,7 @@ def stop_run(runs: RunsDep, run_id: RunId) -> dict[str, Any]:
     "/{run_id}/restart",
     status_code=status.HTTP_201_CREATED,
     summary="Restart with changes: a new run whose parent_id is this one",
-    responses=error_responses(404, 413, 422, 429),
+    responses=error_responses(404, 409, 413, 422, 429),
 )
 def restart_run(
     request: Request,
@@ -134,7 +136,8 @@ def restart_run(
     overrides: Annotated[dict[str, Any], Body(openapi_examples=RESTART_EXAMPLES)],
 ) -> dict[str, Any]:
     """`options` and `dataset` are merged into the parent's; `model`, `name`, `tags`, `group`
-    replace. The result is validated like a new spec (422 naming the field)."""
+    replace. The result is validated like a new spec (422 naming the field). 409 for an
+    external run (its own script trains it)."""
     return runs.restart(run_id, overrides, client=_client(request)).to_json()
 
 
@@ -152,7 +155,7 @@ class RepeatAnswer(BaseModel):
     "/{run_id}/repeat",
     status_code=status.HTTP_201_CREATED,
     summary="Repeat a run with other seeds: N new runs in one group with it",
-    responses=error_responses(404, 413, 422, 429),
+    responses=error_responses(404, 409, 413, 422, 429),
 )
 def repeat_run(request: Request, runs: RunsDep, run_id: RunId, repeat: RepeatBody) -> RepeatAnswer:
     """The new runs are identical to this one but for `options.seed` (the smallest seeds no

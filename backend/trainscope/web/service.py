@@ -16,8 +16,9 @@ from trainscope.jobs.executor import Executor
 from trainscope.jobs.job import Job
 from trainscope.pipeline import Pipeline
 from trainscope.schemas.options import TrainingOptions
-from trainscope.schemas.spec import RunSpec
+from trainscope.schemas.spec import EXTERNAL_KIND, RunSpec
 from trainscope.store import RunRecord, Store
+from trainscope.web.external import ExternalRuns, is_external
 from trainscope.web.limits import RateLimiter
 
 ACTIVE = ("queued", "running")
@@ -119,11 +120,25 @@ class RunService:
         self.executor = executor
         self.pipeline = pipeline
         self.rate = RateLimiter(settings.runs_per_minute)
+        # Runs logged by scripts through the SDK: no executor involved (web/external.py).
+        self.external = ExternalRuns(store, pipeline)
 
     def get(self, run_id: int) -> RunRecord:
         run = self.store.get_run(run_id)
         if run is None:
             raise RunNotFound(f"no run with id {run_id}")
+        return run
+
+    def get_trainable(self, run_id: int, verb: str) -> RunRecord:
+        """The run, unless it is an external one: trainscope has nothing to train it with (its
+        script holds the data, the model and the loop), so restart, resume and repeat are
+        refused with a 409 that says so."""
+        run = self.get(run_id)
+        if is_external(run):
+            raise RunConflict(
+                f"run {run_id} is an external run (logged by its own script through "
+                f"trainscope.init): it cannot be {verb} here; run the script again instead"
+            )
         return run
 
     def admit(self, spec: RunSpec, client: str | None, count: int = 1) -> None:
@@ -158,6 +173,12 @@ class RunService:
         """The limits on what one spec may ask: the work (max_epochs × samples) and the files
         it may read. SpecRejected (a 422 naming the field) when it asks too much."""
         s = self.settings
+        if spec.kind == EXTERNAL_KIND or spec.dataset is None:
+            raise SpecRejected(
+                ("kind",),
+                "an external run is logged by its own script, not trained here: create it "
+                "with trainscope.init() (POST /api/runs/external), see docs/sdk.md",
+            )
         samples = spec.dataset.train_samples()
         work = spec.options.max_epochs * samples if samples else 0
         if work > s.max_epoch_samples:
@@ -225,7 +246,7 @@ class RunService:
     def restart(
         self, run_id: int, overrides: dict[str, Any], client: str | None = None
     ) -> RunRecord:
-        parent = self.get(run_id)
+        parent = self.get_trainable(run_id, "restarted")
         merged = merge_overrides(parent.spec, overrides)
         if "name" not in overrides and parent.name:
             merged["name"] = parent.name
@@ -240,7 +261,7 @@ class RunService:
         the smallest non-negative ones no member of the group has used, so each member's
         differs (seed 0, then 1, 2… for repeats of a run with the default seed). Returns
         (group, parent, the new runs)."""
-        parent = self.get(run_id)
+        parent = self.get_trainable(run_id, "repeated")
         group = parent.group or f"repeats-{parent.id}"
         spec = RunSpec.model_validate({**parent.spec, "group": group})
         self.admit(spec, client, count=count)
@@ -269,7 +290,7 @@ class RunService:
         return group, parent, made
 
     def resume(self, run_id: int) -> RunRecord:
-        run = self.get(run_id)
+        run = self.get_trainable(run_id, "resumed")
         if run.status not in RESUMABLE:
             raise RunConflict(
                 f"run {run_id} is {run.status}; only a stopped, interrupted or failed run "
@@ -304,6 +325,10 @@ class RunService:
         run = self.get(run_id)
         if run.status not in ACTIVE:
             raise RunConflict(f"run {run_id} has already ended ({run.status})")
+        if is_external(run):
+            # No worker to wait for: the script hears it in its next points response
+            # (run.should_stop) and ends the run itself, as `stopped`, when it gets there.
+            return self.external.request_stop(run)
         self.executor.stop(run_id)
         # Wait for the worker's own word: the loop sees the flag within one iteration.
         deadline = time.monotonic() + (wait_s if wait_s is not None else self.settings.stop_grace_s)
@@ -316,8 +341,9 @@ class RunService:
 
     def delete(self, run_id: int) -> None:
         run = self.get(run_id)
-        if run.status in ACTIVE:
+        if run.status in ACTIVE and not is_external(run):
             self.executor.stop(run_id)
         self.store.delete_run(run_id)
+        self.external.forget(run_id)
         shutil.rmtree(Path(self.settings.run_dir(run_id)), ignore_errors=True)
         self.pipeline.announce_deleted(run_id)

@@ -4,6 +4,7 @@ import { api } from "../api.js";
 import { drawCompare, COLORS, plotlyReady } from "../charts.js";
 import { on } from "../state.js";
 import { h, runLabel, flatten, fmtValue } from "../format.js";
+import { fmtConfigValue, isExternal, mirroredOptions } from "../external.js";
 
 export async function mountCompare(main, { query }) {
   const ids = (query.get("ids") || "").split(",").map((x) => Number(x.trim())).filter((x) => Number.isInteger(x) && x > 0);
@@ -43,22 +44,41 @@ export async function mountCompare(main, { query }) {
   draw();
   xAxis.addEventListener("change", draw);
 
-  // The diff table: spec fields (dataset, model, options, group, tags) whose values differ.
+  // The diff table: spec fields (a script's config, dataset, model, options, kind, group, tags)
+  // whose values differ. A script's run has only the options its config named (the rest of its
+  // spec.options are defaults it never said): when every run is a script's, its config says
+  // those already, in the script's own words, and the options are left out.
+  const allScripts = ok.length > 0 && ok.every(({ run }) => isExternal(run));
   const flat = ok.map(({ run }) => {
-    const f = flatten({ dataset: run.spec.dataset, model: run.spec.model, options: run.spec.options });
+    const external = isExternal(run);
+    const options = allScripts ? {} : external ? mirroredOptions(run) : run.spec.options;
+    const f = flatten({ config: run.spec.config || {}, dataset: run.spec.dataset, model: run.spec.model, options });
+    f.kind = run.spec.kind || "train";
     f.group = run.group ?? null;
     f.tags = run.tags?.length ? run.tags.join(", ") : null;
     return f;
   });
-  const keys = [...new Set(flat.flatMap((f) => Object.keys(f)))];
-  const order = (k) => (k.startsWith("options.") ? 0 : k.startsWith("dataset.") ? 1 : k.startsWith("model.") ? 2 : 3);
+  // Beside a script's run, an engine run's options, dataset and model fields the script never
+  // stated cannot be compared: only the dataset's name and the model's preset stay.
+  const scripts = flat.filter((_, i) => isExternal(ok[i].run));
+  const comparable = (k) => !scripts.length || allScripts || !/^(options|dataset|model)\./.test(k)
+    || k === "dataset.name" || k === "model.preset" || scripts.every((f) => k in f);
+  const keys = [...new Set(flat.flatMap((f) => Object.keys(f)))].filter(comparable);
+  const PREFIXES = ["config.", "options.", "dataset.", "model."];
+  const order = (k) => { const i = PREFIXES.findIndex((p) => k.startsWith(p)); return i < 0 ? PREFIXES.length : i; };
+  // Keys in the order first seen (a config's own order), grouped by prefix.
   const differing = keys.filter((k) => new Set(flat.map((f) => JSON.stringify(f[k] ?? null))).size > 1)
-    .sort((a, b) => order(a) - order(b) || a.localeCompare(b));
+    .sort((a, b) => order(a) - order(b) || (order(a) === 0 ? 0 : a.localeCompare(b)));
+  const cell = (k, v) => {
+    if (v === undefined) return h("td", { class: "mono muted", title: "not in this run's spec" }, "—");
+    return h("td", { class: "mono" }, k.startsWith("config.") ? fmtConfigValue(v) : fmtValue(v));
+  };
   const head = h("tr", {}, h("th", { scope: "col" }, "Field"), ...ok.map(({ run }, i) =>
     h("th", { scope: "col" }, h("span", { class: "swatch", style: { background: series[i].color } }),
-      h("a", { href: `/runs/${run.id}` }, series[i].label))));
+      h("a", { href: `/runs/${run.id}` }, series[i].label),
+      isExternal(run) ? h("span", { class: "badge kind-script", "data-testid": "script-badge" }, "script") : null)));
   const rows = differing.map((k) => h("tr", { "data-option": k }, h("th", { scope: "row", class: "mono" }, k),
-    ...flat.map((f) => h("td", { class: "mono" }, fmtValue(f[k])))));
+    ...flat.map((f) => cell(k, f[k]))));
   const outcome = h("tr", { class: "outcome" }, h("th", { scope: "row" }, "result"),
     ...ok.map(({ run }) => {
       const acc = run.best?.val_accuracy;
@@ -67,6 +87,10 @@ export async function mountCompare(main, { query }) {
       return h("td", {}, h("span", { class: `badge status-${run.status}` }, run.status), " ", txt);
     }));
   table.replaceChildren(h("thead", {}, head), h("tbody", {}, ...rows, outcome));
+  if (scripts.length && !allScripts) {
+    table.after(h("p", { class: "muted small", "data-testid": "diff-scripts-note" },
+      "A script's run states only the options its config named: the others, and the engine runs' dataset and model details, are left out."));
+  }
   if (!differing.length) {
     table.after(h("p", { class: "muted" }, ok.length > 1 ? "The runs' specs are identical (repeats: any difference is noise)." : "Select two or more runs to see what differs."));
   }

@@ -39,9 +39,12 @@ export class DoctorPanel {
    * runId: the run the findings are of. navigate(url): where Apply & restart lands.
    * onEdit(patch): open the restart dialog prefilled with the patch. restartBody(patch): what
    * Apply & restart posts (a preflight run's fix is for the training run it checks).
+   * inScript(patch): set for a run its own script trains (an external run): no Apply & restart
+   * or Edit…, the fix is advice for the script, its patch said as inScript(patch) puts it.
    */
-  constructor({ runId, navigate, onEdit, restartBody = (patch) => patch }) {
+  constructor({ runId, navigate, onEdit, restartBody = (patch) => patch, inScript = null }) {
     this.runId = runId;
+    this.inScript = inScript;
     this.restartBody = restartBody;
     this.navigate = navigate;
     this.onEdit = onEdit;
@@ -79,7 +82,7 @@ export class DoctorPanel {
     const patch = f.patch && Object.keys(f.patch).length ? f.patch : null;
     const error = h("p", { class: "error-text small", role: "alert", hidden: true });
     let actions = null;
-    if (patch) {
+    if (patch && !this.inScript) {
       const apply = h("button", { type: "button", class: "btn primary small", "data-testid": "apply-fix",
         title: `Start a child run with ${patchText(patch)}` }, "Apply & restart");
       const edit = h("button", { type: "button", class: "btn small", "data-testid": "edit-fix",
@@ -109,9 +112,21 @@ export class DoctorPanel {
       h("span", { class: "finding-code mono" }, f.code),
       Number.isFinite(f.iteration) ? h("span", { class: "muted small" }, `it. ${f.iteration}`) : null),
     h("p", { class: "finding-message", "data-testid": "finding-message" }, f.message),
-    f.fix || patch ? h("p", { class: "finding-fix small", "data-testid": "finding-fix" },
-      h("span", { class: "fix-label" }, "Fix: "), f.fix || h("span", { class: "mono" }, patchText(patch))) : null,
+    f.fix || patch ? this.fixText(f, patch) : null,
     actions, error);
+  }
+
+  /** The fix of finding `f`; for a script's run, advice in its config's words. */
+  fixText(f, patch) {
+    if (!this.inScript) {
+      return h("p", { class: "finding-fix small", "data-testid": "finding-fix" },
+        h("span", { class: "fix-label" }, "Fix: "), f.fix || h("span", { class: "mono" }, patchText(patch)));
+    }
+    const words = patch ? this.inScript(patch) : "";
+    return h("p", { class: "finding-fix small", "data-testid": "finding-fix" },
+      h("span", { class: "fix-label" }, "Fix (apply it in your script): "), f.fix || null,
+      words ? h("span", { class: "fix-config", "data-testid": "fix-config" }, f.fix ? " — " : "",
+        h("span", { class: "mono" }, words)) : null);
   }
 }
 

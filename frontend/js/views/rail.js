@@ -3,6 +3,7 @@
 import { RunListStream } from "../live.js";
 import { runs, selected, toggleSelected, emit, on, toggleTheme, currentTheme } from "../state.js";
 import { h, runLabel, fmtPct, fmtNum, toNum } from "../format.js";
+import { externalProgress, isExternal, maxEpochsOf } from "../external.js";
 
 let listEl, filterInput, compareBtn, countEl, connEl, themeBtn, sweepsLink, groupsEl, groupsList, groupsCount;
 let activePath = "/";
@@ -10,6 +11,18 @@ const GROUPS_SHOWN = 40;
 const GROUPS_OPEN_KEY = "trainscope.groupsOpen";
 const items = new Map(); // id → {li, refs}
 let activeId = null;
+
+// Progress messages carry the batch's last values, not the stored best: a validation there
+// with a lower loss is the new best (the server's record agrees at the next status).
+function improvedBest(best, latest, progress) {
+  const loss = toNum(latest?.val_loss);
+  if (loss === null) return best;
+  const old = toNum(best?.val_loss);
+  if (old !== null && old <= loss) return best;
+  const out = { iteration: progress?.iteration, epoch: progress?.epoch };
+  for (const [k, v] of Object.entries(latest)) if (k.startsWith("val_")) out[k] = v;
+  return out;
+}
 
 function bestText(run) {
   const best = run.best || {};
@@ -25,6 +38,8 @@ function bestText(run) {
 
 function progressText(run) {
   const p = run.progress || {};
+  // A script's run: only what its script said (epochs when its config named them).
+  if (isExternal(run)) return externalProgress(run);
   // A preflight check (lr-range-test, overfit-batch, initial-loss) runs its own iterations.
   if (run.spec?.kind && run.spec.kind !== "train") return `it. ${p.iteration || 0}/${p.max_iterations ?? "?"}`;
   const n = p.max_epochs ?? run.spec?.options?.max_epochs;
@@ -34,7 +49,9 @@ function progressText(run) {
 function progressFraction(run) {
   const p = run.progress || {};
   if (p.max_iterations) return Math.min(1, (p.iteration || 0) / p.max_iterations);
-  return 0;
+  const maxEpochs = isExternal(run) ? maxEpochsOf(run) : null;
+  if (maxEpochs) return Math.min(1, Math.max(0, (p.epoch || 0) - 1) / maxEpochs); // epochs done
+  return null; // unknown: no bar
 }
 
 function makeItem(run) {
@@ -45,11 +62,14 @@ function makeItem(run) {
   const link = h("a", { href: `/runs/${run.id}`, class: "run-link" });
   const name = h("span", { class: "run-name" });
   const status = h("span", { class: "badge", "data-testid": "run-status" });
+  const script = isExternal(run) ? h("span", { class: "badge kind-script", "data-testid": "script-badge",
+    title: "Logged by its own training script (trainscope.init)" }, "script") : null;
   const meta = h("span", { class: "run-meta" });
   const best = h("span", { class: "run-best" });
   const bar = h("span", { class: "run-bar" }, h("span", { class: "run-bar-fill" }));
-  link.append(h("span", { class: "run-line1" }, name, status), h("span", { class: "run-line2" }, meta, best), bar);
-  const li = h("li", { class: "run-item", "data-testid": "run-item", "data-run-id": String(run.id) },
+  link.append(h("span", { class: "run-line1" }, name, h("span", { class: "badges" }, script, status)), h("span", { class: "run-line2" }, meta, best), bar);
+  const li = h("li", { class: "run-item", "data-testid": "run-item", "data-run-id": String(run.id),
+    "data-kind": run.spec?.kind || "train" },
     check, link);
   const entry = { li, check, link, name, status, meta, best, bar, id: run.id };
   items.set(run.id, entry);
@@ -64,8 +84,9 @@ function updateItem(entry, run) {
   entry.meta.textContent = `#${run.id} · ${progressText(run)}`;
   const b = bestText(run);
   entry.best.textContent = b ? `${b.label} ${b.value}` : "";
-  entry.bar.firstChild.style.width = `${(progressFraction(run) * 100).toFixed(1)}%`;
-  entry.bar.hidden = run.status !== "running";
+  const fraction = progressFraction(run);
+  entry.bar.firstChild.style.width = `${((fraction ?? 0) * 100).toFixed(1)}%`;
+  entry.bar.hidden = run.status !== "running" || (fraction === null && isExternal(run));
   entry.li.classList.toggle("active", run.id === activeId);
   if (run.id === activeId) entry.link.setAttribute("aria-current", "page");
   else entry.link.removeAttribute("aria-current");
@@ -74,7 +95,8 @@ function updateItem(entry, run) {
 function matches(run, q) {
   if (!q) return true;
   const hay = [runLabel(run), run.status, run.group || "", ...(run.tags || []), `#${run.id}`,
-    run.spec?.dataset?.name || "", run.spec?.model?.preset || ""].join(" ").toLowerCase();
+    run.spec?.dataset?.name || "", run.spec?.model?.preset || "",
+    isExternal(run) ? "script external" : ""].join(" ").toLowerCase();
   return q.split(/\s+/).every((w) => hay.includes(w));
 }
 
@@ -248,6 +270,7 @@ export function mountRail(root, navigate) {
       r.progress = m.progress; r.last_seq = m.last_seq;
       r.latest = { ...(r.latest || {}), ...(m.latest || {}) };
       if (m.best) r.best = m.best;
+      else r.best = improvedBest(r.best, m.latest, m.progress);
       scheduleProgressRender();
     },
     deleted(id) { runs.delete(id); selected.delete(id); scheduleRender(); emit("deleted", id); },

@@ -9,6 +9,9 @@ import { h, runLabel, fmtNum, fmtDuration, fmtReason, FINAL, flatten, toNum } fr
 import { LrRangeChart } from "../lr_range.js";
 import { KINDS, baseName, runKind } from "../run_kinds.js";
 import { UpdateRatioChart } from "../update_ratio_chart.js";
+import { OtherMetricsChart } from "../other_metrics_chart.js";
+import { isExternal, maxEpochsOf, patchInScript } from "../external.js";
+import { configPanel } from "./config_panel.js";
 import { DoctorPanel, LrRangeCard, Verdict } from "./doctor.js";
 import { newRunUrl } from "./new_run.js";
 import { RestartDialog } from "./restart_dialog.js";
@@ -37,6 +40,10 @@ export async function mountRun(main, { id, navigate }) {
     return () => {};
   }
 
+  // A run logged by its own script (the SDK): trainscope cannot restart, resume or repeat it;
+  // Stop asks the script, which hears it with its next log.
+  const external = isExternal(run);
+
   /* ---------- skeleton ---------- */
   const statusEl = h("span", { class: "badge big", "data-testid": "run-status" });
   const liveEl = h("span", { class: "live-state", "data-testid": "live-state" });
@@ -52,7 +59,10 @@ export async function mountRun(main, { id, navigate }) {
     png: btn("export-png", "PNG"),
     del: btn("delete", "Delete", "btn danger-outline"),
   };
-  b.stop.title = "Stop gracefully (a checkpoint is written; Resume continues)";
+  b.stop.title = external ? "Ask the script to stop: it hears it with its next log and ends the run stopped"
+    : "Stop gracefully (a checkpoint is written; Resume continues)";
+  const stopNote = h("p", { class: "stop-note", role: "status", "data-testid": "stop-requested", hidden: true },
+    "stop requested — the script will stop at its next log");
   b.repeat.title = "Start new runs identical to this one but for the seed, in one group: how much of a result is noise?";
   const repeatCount = h("input", { type: "number", min: "1", max: "50", step: "1", value: "3", class: "count-input",
     "data-testid": "repeat-count", id: "repeat-count", "aria-label": "How many repeats" });
@@ -76,6 +86,11 @@ export async function mountRun(main, { id, navigate }) {
   const accEl = h("div", { class: "chart", "data-testid": "chart-accuracy" });
   const lossEl = h("div", { class: "chart", "data-testid": "chart-loss" });
   const lrEl = h("div", { class: "chart small-chart", "data-testid": "chart-lr" });
+  const otherEl = h("div", { class: "chart", "data-testid": "chart-other" });
+  const otherNote = h("p", { class: "muted small" });
+  const otherWrap = h("div", { class: "other-chart", "data-testid": "other-metrics", hidden: true },
+    h("h3", { class: "chart-title" }, "Other metrics", h("span", { class: "muted small" }, " logged by the script, one panel each")),
+    otherEl, otherNote);
   const ratioEl = h("div", { class: "chart small-chart", "data-testid": "chart-update-ratio" });
   const ratioWrap = h("div", { class: "ratio-chart", "data-testid": "update-ratio", hidden: true },
     h("h3", { class: "chart-title", title: "Far below 1e-3 the layer barely learns (raise the learn rate); far above, its steps are too big (lower it)." },
@@ -89,7 +104,8 @@ export async function mountRun(main, { id, navigate }) {
   const restartBody = (patch) => (kind === "lr-range-test"
     ? { kind: "train", name: baseName(run.spec?.name) ?? null, ...patch } : patch);
   const onEdit = (patch) => (kind === "lr-range-test" ? navigate(newRunUrl(id, flatten(patch))) : openRestart(patch));
-  const doctor = new DoctorPanel({ runId: id, navigate, onEdit, restartBody });
+  const doctor = new DoctorPanel({ runId: id, navigate, onEdit, restartBody,
+    inScript: external ? (patch) => patchInScript(run, patch) : null });
   const verdict = KINDS[kind]?.verdict ? new Verdict(kind) : null;
   const lrCard = kind === "lr-range-test" ? new LrRangeCard({ runId: id, navigate }) : null;
   const resultsEl = h("section", { class: "results card", hidden: true });
@@ -98,10 +114,14 @@ export async function mountRun(main, { id, navigate }) {
   const page = h("div", { class: "page run-page", "data-testid": "run-page", "data-run-id": String(id),
     "data-last-seq": "0", "data-points": "0" },
   h("header", { class: "run-head" },
-    h("div", { class: "title-block" }, h("div", { class: "title-row" }, titleEl, statusEl, liveEl), subEl),
+    h("div", { class: "title-block" }, h("div", { class: "title-row" }, titleEl,
+      external ? h("span", { class: "badge big kind-script", "data-testid": "script-badge",
+        title: "Logged by its own training script through the SDK (trainscope.init)" }, "script") : null,
+      statusEl, liveEl), subEl, stopNote),
     h("div", { class: "toolbar", role: "toolbar", "aria-label": "Run actions" },
-      b.stop, b.resume, b.restart,
-      h("span", { class: "repeat-group", role: "group", "aria-label": "Repeat with other seeds" }, b.repeat, repeatCount),
+      // An external run is trained by its script: nothing here can restart, resume or repeat it.
+      b.stop, external ? null : [b.resume, b.restart,
+        h("span", { class: "repeat-group", role: "group", "aria-label": "Repeat with other seeds" }, b.repeat, repeatCount)],
       h("span", { class: "sep" }), b.csv, b.png, b.del)),
   notice,
   verdict?.el, lrCard?.el,
@@ -112,10 +132,11 @@ export async function mountRun(main, { id, navigate }) {
         h("label", { for: "x-axis" }, "X axis ", xAxis),
         h("label", { for: "log-y", class: "check" }, logY, " Log loss"),
         h("span", { class: "legend-note muted small" }, "light: per iteration · solid: smoothed · dashed: validation · ✕ NaN/Inf")),
-      accEl, lossEl, lrEl, ratioWrap),
+      accEl, lossEl, lrEl, ratioWrap, external ? otherWrap : null),
     h("aside", { class: "side" },
       doctor.el,
-      h("section", { class: "card" }, h("h2", {}, "Run"), info))),
+      h("section", { class: "card" }, h("h2", {}, "Run"), info),
+      external ? configPanel(run) : null)),
   resultsEl);
   main.replaceChildren(page);
 
@@ -123,7 +144,9 @@ export async function mountRun(main, { id, navigate }) {
   const charts = new RunCharts({ acc: accEl, loss: lossEl, lr: lrEl },
     { runId: id, task: task(), fetchDetail: (params) => api.metrics(id, params) });
   charts.setIterationsPerEpoch(run.progress?.iterations_per_epoch);
-  if (run.spec?.options?.update_ratio_frequency > 0) charts.addChart("ratio", new UpdateRatioChart(charts, ratioEl, ratioWrap));
+  // A script may log update ratios (update_ratio/<layer>) whatever its options say.
+  if (run.spec?.options?.update_ratio_frequency > 0 || external) charts.addChart("ratio", new UpdateRatioChart(charts, ratioEl, ratioWrap));
+  if (external) charts.addChart("other", new OtherMetricsChart(charts, otherEl, otherWrap, otherNote));
   const lrChart = lrCard ? new LrRangeChart(charts, lrCard.chartEl) : null;
   if (lrChart) charts.addChart("lrRange", lrChart);
   let liveState = "connecting";
@@ -134,7 +157,20 @@ export async function mountRun(main, { id, navigate }) {
     if (c.seq.length) page.dataset.lastSeq = String(c.seq[c.seq.length - 1]);
     page.dataset.points = String(c.seq.length);
     page.dataset.drawn = String(charts.drawnSize);
+    if (external) scriptCharts();
   };
+  // A script's run: no learn-rate chart until it logs a learn rate, no epoch x axis until it
+  // says epochs (the SDK's epoch is 0 where the script gave none).
+  const epochOption = xAxis.querySelector("option[value=epoch]");
+  function scriptCharts() {
+    const hasLr = Boolean(charts.cols.values.learn_rate);
+    if (lrEl.hidden === hasLr) {
+      lrEl.hidden = !hasLr;
+      if (hasLr && lrEl.data) Plotly.Plots.resize(lrEl);
+    }
+    epochOption.disabled = charts.maxEpoch() === 0;
+  }
+  if (external) lrEl.hidden = true;
   charts.onDraw = syncAttrs;
 
   /* ---------- info panel ---------- */
@@ -171,10 +207,31 @@ export async function mountRun(main, { id, navigate }) {
       ["Model", run.spec?.model?.preset ?? `${run.spec?.model?.layers?.length ?? "?"} layers`],
       ["Solver", `${o.solver} · lr ${fmtNum(o.initial_learn_rate)} · batch ${o.mini_batch_size}`],
     ];
+    if (external) rows.splice(0, rows.length, ...scriptRows(rows, { it, ep }));
     const test = isReg ? lastValue("test_rmse") : lastValue("test_accuracy");
     if (test !== null && test !== undefined) rows.push([isReg ? "Test RMSE" : "Test accuracy", isReg ? fmtNum(test, 4) : `${(test * 100).toFixed(2)}%`]);
     if (run.message) rows.push(["Message", run.message]);
     info.replaceChildren(...rows.flatMap(([k, v]) => [h("dt", {}, k), h("dd", {}, String(v))]));
+  }
+
+  /** The info panel of a script's run: who logged it (info.client) instead of dataset, model
+   *  and solver (its config panel has those in its own words), progress without a max it
+   *  never said. */
+  function scriptRows(rows, { it, ep }) {
+    const row = (k) => rows.find((r) => r[0] === k);
+    const client = run.info?.client || {};
+    const words = { host: "Host", pid: "PID", python: "Python", sdk: "SDK" };
+    const max = maxEpochsOf(run);
+    const lr = lastValue("learn_rate");
+    return [
+      row("Status"), row("Elapsed"),
+      ["Logged by", "a script"],
+      ...Object.entries(client).map(([k, v]) => [words[k] || k, v ?? "—"]),
+      ["Epoch", max ? `${ep} of ${max}` : ep ? String(ep) : "—"],
+      ["Step", run.progress?.max_iterations ? `${it} of ${run.progress.max_iterations}` : String(it)],
+      lr !== null && lr !== undefined ? row("Learn rate") : null,
+      row(task() === "regression" ? "Val RMSE" : "Val accuracy"), row("Best val loss"),
+    ].filter(Boolean);
   }
 
   function renderHead() {
@@ -189,7 +246,9 @@ export async function mountRun(main, { id, navigate }) {
       run.group ? h("span", {}, " · group ", h("a", { href: groupUrl(run.group), "data-testid": "group-link" }, run.group)) : null,
       run.tags?.length ? ` · ${run.tags.join(", ")}` : null].filter((x) => x));
     const final = FINAL.has(run.status);
-    b.stop.disabled = !["queued", "running"].includes(run.status);
+    const stopAsked = external && Boolean(run.info?.stop_requested) && !final;
+    b.stop.disabled = !["queued", "running"].includes(run.status) || stopAsked;
+    stopNote.hidden = !stopAsked;
     b.resume.disabled = !["stopped", "interrupted", "failed"].includes(run.status);
     setLive(liveState);
     showFindings();
@@ -322,7 +381,9 @@ export async function mountRun(main, { id, navigate }) {
 
   b.stop.addEventListener("click", () => busy(b.stop, "Stopping…", async () => {
     const r = await api.stop(id);
-    if (r) run = { ...run, ...r };
+    // A script's run answers at once, still running; the script may hear it, end the run and
+    // the websocket say so before this answer is read: an older "running" never undoes that.
+    if (r) run = FINAL.has(run.status) && !FINAL.has(r.status) ? { ...run, info: r.info } : { ...run, ...r };
   }));
   b.resume.addEventListener("click", () => busy(b.resume, "Resuming…", async () => {
     const r = await api.resume(id);

@@ -1,0 +1,159 @@
+"""The SDK without a server: conversions on the shipper's thread, and delivery through a sink
+that fails the way networks do."""
+
+from __future__ import annotations
+
+import math
+import subprocess
+import sys
+from collections import deque
+from typing import Any
+
+import pytest
+
+from trainscope.schemas.external import options_from_config
+from trainscope.sdk.columns import Problems, Row, json_column, to_columns
+from trainscope.sdk.shipper import Shipper
+from trainscope.sdk.sinks import Fatal, Transient
+
+
+class Scalar:
+    """Stands in for a tensor or numpy scalar: something with `.item()`."""
+
+    def __init__(self, v: float) -> None:
+        self.v = v
+
+    def item(self) -> float:
+        return self.v
+
+
+def test_values_become_floats_and_bad_ones_are_dropped_once(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    rows: list[Row] = [
+        (1, 0, 10.0, {"loss": 1.0, "acc": Scalar(0.5), "n": 3}),
+        (2, 0, 11.0, {"loss": "high", "acc": True}),
+        (3, 1, 12.0, {"loss": "low"}),
+    ]
+    steps, epochs, times, values, empty = to_columns(rows, Problems())
+    assert (steps, epochs, times) == ([1, 2, 3], [0, 0, 1], [10.0, 11.0, 12.0])
+    assert values == {"loss": [1.0, None, None], "acc": [0.5, 1.0, None], "n": [3.0, None, None]}
+    assert empty == [2], "the row with nothing numeric"
+    assert capsys.readouterr().err.count("dropping values of 'loss'") == 1
+
+
+def test_non_finite_values_travel_as_the_api_spells_them() -> None:
+    assert json_column([1.0, None, 2.0]) == [1.0, None, 2.0]
+    assert json_column([math.nan, math.inf, -math.inf, None]) == [
+        "NaN",
+        "Infinity",
+        "-Infinity",
+        None,
+    ]
+
+
+def test_config_keys_that_name_training_options_are_mirrored() -> None:
+    config = {
+        "learning_rate": 0.3,
+        "BatchSize": 8,
+        "optimizer": "AdamW",
+        "epochs": 0,  # invalid (max_epochs ≥ 1): not mirrored
+        "train": {"momentum": 0.5, "weight_decay": 1e-3},
+        "InitialLearnRate": "fast",
+        "dropout": 0.1,
+    }
+    assert options_from_config(config) == {
+        "initial_learn_rate": 0.3,
+        "solver": "adamw",
+        "momentum": 0.5,
+        "l2_regularization": 1e-3,
+    }
+
+
+class FlakySink:
+    """Fails its first sends like a network that drops connections."""
+
+    description = "flaky"
+
+    def __init__(self, failures: int) -> None:
+        self.failures = failures
+        self.stored: dict[int, float] = {}
+        self.finished: tuple[str, str | None] | None = None
+        self.attempts = 0
+
+    def create(self) -> int:
+        return 7
+
+    def encode(self, first_seq: int, rows: list[Row]) -> list[Any]:
+        return [_Payload(first_seq, rows)]
+
+    def send(self, payload: Any) -> bool:
+        self.attempts += 1
+        if self.failures:
+            self.failures -= 1
+            # Half the time the request got through before the connection broke.
+            if self.failures % 2:
+                self._store(payload)
+            raise Transient("connection reset")
+        self._store(payload)
+        return len(self.stored) >= 250
+
+    def _store(self, payload: Any) -> None:
+        for i, row in enumerate(payload.rows):
+            seq = payload.first_seq + i
+            assert seq not in self.stored or self.stored[seq] == row[3]["x"]
+            self.stored[seq] = row[3]["x"]
+
+    def heartbeat(self) -> bool:
+        return False
+
+    def finish(self, status: str, message: str | None) -> None:
+        self.finished = (status, message)
+
+    def close(self) -> None:
+        pass
+
+
+class _Payload:
+    def __init__(self, first_seq: int, rows: list[Row]) -> None:
+        self.first_seq = first_seq
+        self.rows = rows
+        self.points = len(rows)
+
+
+def test_failed_sends_are_retried_until_everything_is_delivered_once() -> None:
+    sink = FlakySink(failures=5)
+    rows: deque[Row] = deque()
+    shipper = Shipper(sink, rows, flush_every_s=0.01, heartbeat_s=1.0, max_buffered=10_000)
+    shipper.start()
+    for i in range(300):
+        rows.append((i + 1, 0, 0.0, {"x": float(i)}))
+    assert shipper.flush(timeout=60)
+    assert shipper.finish("completed", None, timeout=60)
+    assert sink.stored == {i + 1: float(i) for i in range(300)}
+    assert sink.finished == ("completed", None)
+    assert sink.attempts > 5
+    assert shipper.stop_requested, "the sink's answer said stop"
+
+
+def test_a_run_that_cannot_take_points_stops_the_script() -> None:
+    class GoneSink(FlakySink):
+        def send(self, payload: Any) -> bool:
+            raise Fatal("404: no run with id 7")
+
+    rows: deque[Row] = deque([(1, 0, 0.0, {"x": 1.0})])
+    shipper = Shipper(GoneSink(0), rows, flush_every_s=0.01, heartbeat_s=1.0, max_buffered=10)
+    shipper.start()
+    assert not shipper.flush(timeout=30)
+    assert shipper.stop_requested and shipper.fatal == "404: no run with id 7"
+
+
+def test_importing_trainscope_and_its_sdk_pulls_in_nothing_heavy() -> None:
+    code = (
+        "import sys, trainscope\n"
+        "trainscope.init, trainscope.Run, trainscope.log\n"
+        "heavy = ('torch', 'numpy', 'fastapi', 'sqlalchemy', 'httpx', 'pydantic')\n"
+        "print(','.join(sorted(m for m in sys.modules if m.split('.')[0] in heavy)))\n"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert out.stdout.strip() == ""
