@@ -57,9 +57,11 @@ def free_port() -> int:
         return port
 
 
-def start_server(data_dir: Path, port: int) -> subprocess.Popen[bytes]:
+def start_server(data_dir: Path, port: int, workers: int = 2) -> subprocess.Popen[bytes]:
+    """A real `trainscope serve`, returned once its `workers` pre-warmed workers are ready (so
+    none is starting while we measure)."""
     exe = Path(sys.executable).parent / "trainscope"
-    env = {**os.environ, "TRAINSCOPE_MAX_RUNS": "2"}
+    env = {**os.environ, "TRAINSCOPE_MAX_RUNS": str(workers)}
     proc = subprocess.Popen(
         [
             str(exe) if exe.exists() else "trainscope",
@@ -77,7 +79,7 @@ def start_server(data_dir: Path, port: int) -> subprocess.Popen[bytes]:
     while time.monotonic() < deadline:
         try:
             health = httpx.get(f"http://127.0.0.1:{port}/api/health", timeout=1).json()
-            if health["workers"]["ready"] >= 2:
+            if health["workers"]["ready"] >= workers:
                 return proc
         except httpx.HTTPError:
             pass

@@ -32,7 +32,6 @@ import platform
 import statistics
 import subprocess
 import sys
-import tempfile
 import threading
 import time
 from collections.abc import Callable
@@ -40,7 +39,7 @@ from pathlib import Path
 from typing import Any
 
 import tracker_adapters as ta
-from tracker_overhead import run_child, start_trainscope_server, stop_server, unavailable
+from tracker_overhead import measure_trackers, tracker_names
 
 RESULTS = Path(__file__).parent / "results"
 # trainscope-local has no live view (its store is read by a `trainscope serve` started on it);
@@ -382,39 +381,18 @@ def main() -> None:
         return
     if args.quick:
         args.points = 100
-    names = [t.strip() for t in args.trackers.split(",") if t.strip()]
-    if unknown := set(names) - set(LATENCY_TRACKERS):
-        raise SystemExit(f"unknown trackers: {sorted(unknown)}; known: {LATENCY_TRACKERS}")
-
-    rows: dict[str, dict[str, Any]] = {}
-    server: subprocess.Popen[bytes] | None = None
-    with tempfile.TemporaryDirectory(prefix="bench-server-") as server_dir:
-        url = None
-        if any(n in names for n in ("trainscope", "trainscope-flush20ms")) and (
-            unavailable("trainscope") is None
-        ):
-            server, url = start_trainscope_server(Path(server_dir))
-        try:
-            for name in names:
-                row: dict[str, Any] = {"version": ta.version(name), "ui": UI_REFRESH[name]}
-                if reason := unavailable(name):
-                    row["error"] = reason
-                else:
-                    extra = ["--points", str(args.points), "--rate", str(args.rate)]
-                    extra += ["--poll-ms", str(args.poll_ms)]
-                    if name.startswith("trainscope") and url:
-                        extra += ["--url", url]
-                    print(f"… {name}", file=sys.stderr, flush=True)
-                    row.update(run_child(__file__, name, extra, timeout=600))
-                period = row["ui"]["period_s"]
-                if "p50_ms" in row and period is not None:
-                    row["drawable_best_p50_ms"] = row["p50_ms"]
-                    row["drawable_expected_p50_ms"] = round(row["p50_ms"] + period * 500, 1)
-                    row["drawable_worst_p99_ms"] = round(row["p99_ms"] + period * 1000, 1)
-                rows[name] = row
-        finally:
-            if server is not None:
-                stop_server(server)
+    names = tracker_names(args.trackers, LATENCY_TRACKERS)
+    writer = ["--points", str(args.points), "--rate", str(args.rate)]
+    writer += ["--poll-ms", str(args.poll_ms)]
+    rows = measure_trackers(
+        __file__, names, lambda name: list(writer), row_of=lambda name: {"ui": UI_REFRESH[name]}
+    )
+    for row in rows.values():
+        period = row["ui"]["period_s"]
+        if "p50_ms" in row and period is not None:
+            row["drawable_best_p50_ms"] = row["p50_ms"]
+            row["drawable_expected_p50_ms"] = round(row["p50_ms"] + period * 500, 1)
+            row["drawable_worst_p99_ms"] = round(row["p99_ms"] + period * 1000, 1)
 
     result: dict[str, Any] = {
         "benchmark": "tracker_latency",

@@ -32,6 +32,7 @@ import subprocess
 import sys
 import tempfile
 import time
+from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -181,37 +182,10 @@ def unavailable(name: str) -> str | None:
 
 def start_trainscope_server(data_dir: Path) -> tuple[subprocess.Popen[bytes], str]:
     """A real `trainscope serve` on a free loopback port, one (idle) worker slot."""
-    import httpx
-
-    from stream_latency import free_port
+    from stream_latency import free_port, start_server
 
     port = free_port()
-    exe = Path(sys.executable).parent / "trainscope"
-    proc = subprocess.Popen(
-        [
-            str(exe) if exe.exists() else "trainscope",
-            "serve",
-            "--port",
-            str(port),
-            "--data-dir",
-            str(data_dir),
-        ],
-        env={**os.environ, "TRAINSCOPE_MAX_RUNS": "1"},
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-    )
-    deadline = time.monotonic() + 120
-    while time.monotonic() < deadline:
-        try:
-            health = httpx.get(f"http://127.0.0.1:{port}/api/health", timeout=1).json()
-            # Wait for the pre-warmed worker too, so it is not starting while we measure.
-            if health["workers"]["ready"] >= 1:
-                return proc, f"http://127.0.0.1:{port}"
-        except httpx.HTTPError:
-            pass
-        time.sleep(0.1)
-    proc.kill()
-    raise SystemExit("trainscope serve did not start")
+    return start_server(data_dir, port, workers=1), f"http://127.0.0.1:{port}"
 
 
 def stop_server(proc: subprocess.Popen[bytes]) -> None:
@@ -220,6 +194,50 @@ def stop_server(proc: subprocess.Popen[bytes]) -> None:
         proc.wait(timeout=60)
     except subprocess.TimeoutExpired:
         proc.kill()
+
+
+# The SDK rows that log to a server (`--url`); trainscope-local writes the local store.
+SERVER_TRACKERS = ("trainscope", "trainscope-flush20ms")
+
+
+def tracker_names(arg: str, known: Sequence[str]) -> list[str]:
+    names = [t.strip() for t in arg.split(",") if t.strip()]
+    if unknown := set(names) - set(known):
+        raise SystemExit(f"unknown trackers: {sorted(unknown)}; known: {list(known)}")
+    return names
+
+
+def measure_trackers(
+    script: str,
+    names: list[str],
+    child_args: Callable[[str], list[str]],
+    row_of: Callable[[str], dict[str, Any]] = lambda name: {},
+) -> dict[str, dict[str, Any]]:
+    """Each tracker measured by `script --child NAME ...` in a fresh interpreter, one after the
+    other; trainscope's rows against a real `trainscope serve` started for them (`--url`). A
+    tracker that cannot be measured here gets its reason as `error`."""
+    rows: dict[str, dict[str, Any]] = {}
+    server: subprocess.Popen[bytes] | None = None
+    with tempfile.TemporaryDirectory(prefix="bench-server-") as server_dir:
+        url = None
+        if any(n in SERVER_TRACKERS for n in names) and unavailable("trainscope") is None:
+            server, url = start_trainscope_server(Path(server_dir))
+        try:
+            for name in names:
+                row: dict[str, Any] = {"version": ta.version(name), **row_of(name)}
+                if reason := unavailable(name):
+                    row["error"] = reason
+                else:
+                    extra = child_args(name)
+                    if name in SERVER_TRACKERS and url:
+                        extra += ["--url", url]
+                    print(f"… {name}", file=sys.stderr, flush=True)
+                    row.update(run_child(script, name, extra, timeout=600))
+                rows[name] = row
+        finally:
+            if server is not None:
+                stop_server(server)
+    return rows
 
 
 def fmt_us(ns: float | None) -> str:
@@ -250,34 +268,13 @@ def main() -> None:
         return
     if args.quick:
         args.n, args.rounds, args.big_n = 300, 2, 3000
-    names = [t.strip() for t in args.trackers.split(",") if t.strip()]
-    if unknown := set(names) - set(ta.TRACKERS):
-        raise SystemExit(f"unknown trackers: {sorted(unknown)}; known: {ta.TRACKERS}")
+    names = tracker_names(args.trackers, ta.TRACKERS)
 
-    rows: dict[str, dict[str, Any]] = {}
-    server: subprocess.Popen[bytes] | None = None
-    with tempfile.TemporaryDirectory(prefix="bench-server-") as server_dir:
-        url = None
-        if "trainscope" in names and unavailable("trainscope") is None:
-            server, url = start_trainscope_server(Path(server_dir))
-        try:
-            for name in names:
-                reason = unavailable(name)
-                row: dict[str, Any] = {"version": ta.version(name)}
-                if reason:
-                    row["error"] = reason
-                else:
-                    big_n = 0 if name in SLOW else args.big_n
-                    extra = ["--n", str(args.n), "--rounds", str(args.rounds)]
-                    extra += ["--big-n", str(big_n)]
-                    if name == "trainscope" and url:
-                        extra += ["--url", url]
-                    print(f"… {name}", file=sys.stderr, flush=True)
-                    row.update(run_child(__file__, name, extra, timeout=600))
-                rows[name] = row
-        finally:
-            if server is not None:
-                stop_server(server)
+    def child_args(name: str) -> list[str]:
+        big_n = 0 if name in SLOW else args.big_n
+        return ["--n", str(args.n), "--rounds", str(args.rounds), "--big-n", str(big_n)]
+
+    rows = measure_trackers(__file__, names, child_args)
     baseline = empty_baseline(args.n, max(args.rounds, 5))
 
     result: dict[str, Any] = {

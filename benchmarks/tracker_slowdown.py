@@ -32,9 +32,6 @@ import json
 import os
 import platform
 import statistics
-import subprocess
-import sys
-import tempfile
 import time
 from collections.abc import Callable
 from pathlib import Path
@@ -42,7 +39,7 @@ from typing import Any
 
 import tracker_adapters as ta
 from engine_overhead import make_spec
-from tracker_overhead import run_child, start_trainscope_server, stop_server, unavailable
+from tracker_overhead import measure_trackers, tracker_names
 
 RESULTS = Path(__file__).parent / "results"
 SKIP = 5  # warm-up iterations not timed in each loop
@@ -187,32 +184,10 @@ def main() -> None:
         return
     if args.quick:
         args.iterations, args.rounds = 20, 4
-    names = [t.strip() for t in args.trackers.split(",") if t.strip()]
-    if unknown := set(names) - set(ta.TRACKERS):
-        raise SystemExit(f"unknown trackers: {sorted(unknown)}; known: {ta.TRACKERS}")
-
-    rows: dict[str, dict[str, Any]] = {}
-    server: subprocess.Popen[bytes] | None = None
-    with tempfile.TemporaryDirectory(prefix="bench-server-") as server_dir:
-        url = None
-        if "trainscope" in names and unavailable("trainscope") is None:
-            server, url = start_trainscope_server(Path(server_dir))
-        try:
-            for name in names:
-                row: dict[str, Any] = {"version": ta.version(name)}
-                if reason := unavailable(name):
-                    row["error"] = reason
-                else:
-                    extra = ["--iterations", str(args.iterations), "--rounds", str(args.rounds)]
-                    extra += ["--batch", str(args.batch)]
-                    if name == "trainscope" and url:
-                        extra += ["--url", url]
-                    print(f"… {name}", file=sys.stderr, flush=True)
-                    row.update(run_child(__file__, name, extra, timeout=600))
-                rows[name] = row
-        finally:
-            if server is not None:
-                stop_server(server)
+    names = tracker_names(args.trackers, ta.TRACKERS)
+    loop = ["--iterations", str(args.iterations), "--rounds", str(args.rounds)]
+    loop += ["--batch", str(args.batch)]
+    rows = measure_trackers(__file__, names, lambda name: list(loop))
 
     import torch
 
