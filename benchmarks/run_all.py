@@ -143,7 +143,8 @@ def run_one(name: str, args: list[str], timeout: float) -> dict[str, Any]:
 
 
 # -- the summary ---------------------------------------------------------------------------------
-Rows = list[tuple[str, str, str]]
+Row = tuple[str, str, str]  # measure, value, goal
+Rows = list[Row]
 
 
 def _ms(x: Any, digits: int = 1) -> str:
@@ -266,60 +267,50 @@ def _fmt_us(ns: float) -> str:
     return f"{us:,.2f}" if us < 100 else f"{us:,.0f}"
 
 
+def _per_tracker(d: dict[str, Any], row: Callable[[str, dict[str, Any]], Row]) -> Rows:
+    """One row per tracker of a tracker_* result; a tracker measured with an error shows it."""
+    trackers: dict[str, dict[str, Any]] = d["trackers"]
+    return [(n, r["error"], "") if "error" in r else row(n, r) for n, r in trackers.items()]
+
+
 def sum_tracker_overhead(d: dict[str, Any]) -> Rows:
-    rows: Rows = []
-    for name, r in d["trackers"].items():
-        if "error" in r:
-            rows.append((name, r["error"], ""))
-            continue
-        rows.append(
-            (
-                f"{name}: µs per call (1 scalar / 3 scalars); per scalar incl. flush (3 per call)",
-                f"{_fmt_us(r['ns_per_call_1'])} / {_fmt_us(r['ns_per_call_3'])}; "
-                f"{_fmt_us(r['flush_3']['total_ns_per_scalar'])}",
-                "≤ 1; ≤ 3" if name.startswith("trainscope") else "",
-            )
+    def row(name: str, r: dict[str, Any]) -> Row:
+        return (
+            f"{name}: µs per call (1 scalar / 3 scalars); per scalar incl. flush (3 per call)",
+            f"{_fmt_us(r['ns_per_call_1'])} / {_fmt_us(r['ns_per_call_3'])}; "
+            f"{_fmt_us(r['flush_3']['total_ns_per_scalar'])}",
+            "≤ 1; ≤ 3" if name.startswith("trainscope") else "",
         )
-    return rows
+
+    return _per_tracker(d, row)
 
 
 def sum_tracker_slowdown(d: dict[str, Any]) -> Rows:
-    rows: Rows = []
-    for name, r in d["trackers"].items():
-        if "error" in r:
-            rows.append((name, r["error"], ""))
-            continue
-        rows.append(
-            (
-                f"{name}: slowdown of the simple-CNN loop (added ms per iteration)",
-                f"{r['slowdown_percent_median_of_pairs']:+.2f} % "
-                f"({r['added_ms_per_iteration']:+.2f})",
-                "",
-            )
+    def row(name: str, r: dict[str, Any]) -> Row:
+        return (
+            f"{name}: slowdown of the simple-CNN loop (added ms per iteration)",
+            f"{r['slowdown_percent_median_of_pairs']:+.2f} % ({r['added_ms_per_iteration']:+.2f})",
+            "",
         )
-    return rows
+
+    return _per_tracker(d, row)
 
 
 def sum_tracker_latency(d: dict[str, Any]) -> Rows:
-    rows: Rows = []
-    for name, r in d["trackers"].items():
-        if "error" in r:
-            rows.append((name, r["error"], ""))
-            continue
+    def row(name: str, r: dict[str, Any]) -> Row:
         period = r["ui"]["period_s"]
         ui = (
             "push"
             if period == 0
             else ("no browser view offline" if period is None else f"UI every {period:g} s")
         )
-        rows.append(
-            (
-                f"{name}: log() → {'websocket' if period == 0 else 'storage'} p50 / p99; {ui}",
-                f"{_ms(r.get('p50_ms'))} / {_ms(r.get('p99_ms'))}",
-                "",
-            )
+        return (
+            f"{name}: log() → {'websocket' if period == 0 else 'storage'} p50 / p99; {ui}",
+            f"{_ms(r.get('p50_ms'))} / {_ms(r.get('p99_ms'))}",
+            "",
         )
-    return rows
+
+    return _per_tracker(d, row)
 
 
 SUMMARIES: dict[str, tuple[str, Callable[[dict[str, Any]], Rows]]] = {
