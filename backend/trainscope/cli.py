@@ -238,25 +238,24 @@ def cmd_train(args: argparse.Namespace) -> int:
 
 
 class History:
-    """Every point's values as columns, as the store would give them to the doctor."""
+    """Every point, for the doctor's reading at the end. `add` runs once per iteration inside
+    the training loop's emit, so it only appends; the columns are built once, at the end."""
 
     def __init__(self) -> None:
-        self.iteration: list[int] = []
-        self.epoch: list[int] = []
-        self.values: dict[str, list[float | None]] = {}
+        self._rows: list[tuple[int, int, dict[str, float]]] = []
 
     def add(self, iteration: int, epoch: int, values: dict[str, float]) -> None:
-        n = len(self.iteration)
-        self.iteration.append(iteration)
-        self.epoch.append(epoch)
-        for name, value in values.items():
-            column = self.values.get(name)
-            if column is None:
-                column = self.values[name] = [None] * n
-            column.append(value)
-        for column in self.values.values():
-            if len(column) == n:
-                column.append(None)
+        self._rows.append((iteration, epoch, values))
+
+    def columns(self) -> tuple[list[int], list[int], dict[str, list[float | None]]]:
+        """(iterations, epochs, values by metric with None where a point lacks one), as the
+        store gives them."""
+        names = dict.fromkeys(name for _, _, values in self._rows for name in values)
+        return (
+            [it for it, _, _ in self._rows],
+            [ep for _, ep, _ in self._rows],
+            {name: [values.get(name) for _, _, values in self._rows] for name in names},
+        )
 
 
 SEVERITY_MARK = {"critical": "!!", "warning": "! ", "info": "i ", "ok": "ok"}
@@ -266,7 +265,7 @@ def _print_findings(spec: RunSpec, status: Any, history: History, info: dict[str
     """The doctor's reading of the run, as the dashboard would show it."""
     from trainscope.doctor import Curves, RunContext, diagnose
 
-    curves = Curves.from_columns(history.iteration, history.epoch, history.values, info)
+    curves = Curves.from_columns(*history.columns(), info)
     context = RunContext(
         options=spec.options,
         kind=spec.kind,

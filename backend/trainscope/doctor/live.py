@@ -43,11 +43,14 @@ def _context(run: RunRecord, spec: RunSpec) -> RunContext:
     )
 
 
-def diagnose_stored(store: Store, run_id: int, max_points: int = MAX_POINTS) -> list[Finding]:
-    """Every finding for the run as the store holds it now, its group's included."""
+def diagnose_stored(
+    store: Store, run_id: int, max_points: int = MAX_POINTS
+) -> tuple[RunRecord, list[Finding]] | None:
+    """The run as read before its points (so an ended run's points are all there), and every
+    finding for it as the store holds it now, its group's included; None when it is gone."""
     run = store.get_run(run_id)
     if run is None:
-        return []
+        return None
     spec = RunSpec.model_validate(run.spec)
     cols = store.read_points(run_id, max_points=max_points)
     curves = Curves.from_columns(cols.iteration, cols.epoch, cols.values, run.info)
@@ -56,7 +59,7 @@ def diagnose_stored(store: Store, run_id: int, max_points: int = MAX_POINTS) -> 
         group_finding = _group_finding(store, run, spec)
         if group_finding is not None:
             found.append(group_finding)
-    return found
+    return run, found
 
 
 def _final_metric(run: RunRecord) -> tuple[str, float] | None:
@@ -165,11 +168,11 @@ class DoctorWatch:
         """Diagnose the run now; store and publish the findings if they changed (or `force`).
         Returns them as stored, or None when the run is gone or diagnosis failed."""
         try:
-            found = diagnose_stored(self._store, run_id, self._max_points)
-            signature = _signature(found)
-            run = self._store.get_run(run_id)
-            if run is None:
+            diagnosed = diagnose_stored(self._store, run_id, self._max_points)
+            if diagnosed is None:
                 return None
+            run, found = diagnosed
+            signature = _signature(found)
             ended = run.status in ENDED
             # An ended run's findings are written once more with their final numbers.
             # Nothing found before either: no message (a new run starts with no findings).
