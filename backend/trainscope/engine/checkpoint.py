@@ -3,14 +3,16 @@
 from __future__ import annotations
 
 import os
+import shutil
 import tempfile
 from pathlib import Path
 from typing import Any
 
 import torch
 
-CHECKPOINT_NAME = "checkpoint.pt"
-PREVIOUS_NAME = "checkpoint.prev.pt"
+from trainscope.engine.checkpoint_files import CHECKPOINT_NAME, PREVIOUS_NAME
+
+__all__ = ["CHECKPOINT_NAME", "PREVIOUS_NAME", "choose_checkpoint", "save_checkpoint"]
 
 
 def save_checkpoint(state: dict[str, Any], path: Path, keep_previous: bool = False) -> None:
@@ -28,11 +30,24 @@ def save_checkpoint(state: dict[str, Any], path: Path, keep_previous: bool = Fal
         if keep_previous and path.exists():
             # The one before survives as checkpoint.prev.pt: if the newest got ahead of what a
             # server persisted (killed with points still in flight), resume falls back to it.
-            os.replace(path, path.with_name(PREVIOUS_NAME))
+            # Linked, not moved: `path` must exist at every instant, or a kill between two
+            # renames would leave a run that looks as if it had never checkpointed.
+            _link_over(path, path.with_name(PREVIOUS_NAME))
         os.replace(tmp, path)
     except BaseException:
         Path(tmp).unlink(missing_ok=True)
         raise
+
+
+def _link_over(source: Path, destination: Path) -> None:
+    """Make `destination` a second name of `source`, atomically replacing what it was."""
+    staging = destination.with_name(destination.name + ".tmp")
+    staging.unlink(missing_ok=True)
+    try:
+        os.link(source, staging)
+    except OSError:  # a file system without hard links: a copy does it, slower
+        shutil.copyfile(source, staging)
+    os.replace(staging, destination)
 
 
 def load_checkpoint(path: Path) -> dict[str, Any]:

@@ -15,6 +15,7 @@ from typing import Any
 import torch
 
 from trainscope.engine.checkpoint import CHECKPOINT_NAME, choose_checkpoint, save_checkpoint
+from trainscope.engine.checkpoint_files import has_checkpoint
 from trainscope.engine.datasets import DatasetSplits, load_dataset
 from trainscope.engine.device import EngineError, describe_device, pick_device
 from trainscope.engine.metrics import (
@@ -163,7 +164,7 @@ def _train(
 
     state = None
     if resume:
-        if ckpt_path is None or not ckpt_path.exists():
+        if ckpt_path is None or not has_checkpoint(ckpt_path.parent):
             raise EngineError(f"no checkpoint to resume from at {ckpt_path}")
         state = choose_checkpoint(ckpt_path.parent, persisted_seq)
     if state is not None:

@@ -15,6 +15,7 @@ from multiprocessing.context import SpawnContext
 from multiprocessing.process import BaseProcess
 from pathlib import Path
 
+from trainscope.engine.checkpoint_files import has_checkpoint
 from trainscope.jobs.executor import WorkerSnapshot
 from trainscope.jobs.job import Job
 from trainscope.jobs.messages import Message, WireMessage, decode
@@ -22,10 +23,6 @@ from trainscope.jobs.worker import NO_RUN, worker_main
 from trainscope.schemas.events import Status
 
 log = logging.getLogger(__name__)
-
-# The engine's checkpoint file (engine.checkpoint.CHECKPOINT_NAME), spelled out here because
-# that module imports torch and this one runs in the server.
-CHECKPOINT_NAME = "checkpoint.pt"
 
 
 def died_message(exitcode: int | None) -> str:
@@ -53,7 +50,7 @@ def died_status(job: Job, exitcode: int | None) -> Status:
     server was killed under. `failed` otherwise: nothing to resume from, only to restart.
     """
     message = died_message(exitcode)
-    if (Path(job.run_dir) / CHECKPOINT_NAME).exists():
+    if has_checkpoint(Path(job.run_dir)):
         return Status("interrupted", message=f"{message}; resume continues from its checkpoint")
     return Status("failed", message=message)
 

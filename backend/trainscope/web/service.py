@@ -12,6 +12,7 @@ from pathlib import Path
 from typing import Any
 
 from trainscope.config import Settings
+from trainscope.engine.checkpoint_files import has_checkpoint
 from trainscope.jobs.executor import Executor
 from trainscope.jobs.job import Job
 from trainscope.pipeline import Pipeline
@@ -296,9 +297,8 @@ class RunService:
                 f"run {run_id} is {run.status}; only a stopped, interrupted or failed run "
                 "can be resumed"
             )
-        checkpoint = self.settings.run_dir(run_id) / "checkpoint.pt"
-        has_checkpoint = checkpoint.exists()
-        if not has_checkpoint and run.last_seq > 0:
+        resumable = has_checkpoint(self.settings.run_dir(run_id))
+        if not resumable and run.last_seq > 0:
             raise RunConflict(
                 f"run {run_id} has no checkpoint to resume from (it ends before its first "
                 "epoch did); restart it instead"
@@ -308,7 +308,7 @@ class RunService:
             self._submit(
                 run_id,
                 RunSpec.model_validate(run.spec),
-                resume=has_checkpoint,
+                resume=resumable,
                 persisted_seq=self.store.last_seq(run_id),
             )
         except (RuntimeError, ValueError) as exc:
