@@ -270,14 +270,19 @@ class Pipeline:
         run_messages: dict[int, list[Message]] = {}
         list_messages: list[Message] = []
         progressed: dict[int, Point] = {}
+        watched: dict[int, bool] = {}
         for run_id, event in events:
             out = run_messages.setdefault(run_id, [])
             if isinstance(event, Point):
+                progressed[run_id] = event
+                if run_id not in watched:
+                    watched[run_id] = self.hub.watched(run_id)
+                if not watched[run_id]:
+                    continue  # nobody to send it to: encoding it would be wasted
                 if out and out[-1]["type"] == "points":
                     out[-1]["points"].append(encode_point(event))
                 else:
                     out.append({"type": "points", "points": [encode_point(event)]})
-                progressed[run_id] = event
             elif isinstance(event, (Started, Status)):
                 run = self.store.get_run(run_id)
                 if run is None:

@@ -138,8 +138,11 @@ class DoctorWatch:
 
     def notice(self, run_id: int, event: Event) -> None:
         if isinstance(event, Point):
-            with self._lock:
-                self._dirty.setdefault(run_id, False)
+            # Called for every point: the lock only when the run is not already marked (a
+            # racy read: at worst the next point marks it).
+            if run_id not in self._dirty:
+                with self._lock:
+                    self._dirty.setdefault(run_id, False)
         elif isinstance(event, Status) and event.status in ENDED:
             with self._lock:
                 self._dirty[run_id] = True

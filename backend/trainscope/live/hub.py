@@ -126,6 +126,12 @@ class Hub:
             if not subs:
                 del self._runs[run_id]
 
+    def watched(self, run_id: int) -> bool:
+        """Whether anyone subscribes to the run. Safe from any thread (one dict lookup). A
+        subscriber that comes after this said no reads the store after subscribing (ws.py),
+        so it still gets whatever was stored before the question."""
+        return run_id in self._runs
+
     def subscriber_count(self, run_id: int | None = None) -> int:
         if run_id is None:
             return len(self._list)

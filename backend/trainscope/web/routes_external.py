@@ -7,6 +7,9 @@ from __future__ import annotations
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Body, HTTPException, Request, status
+from fastapi.exceptions import RequestValidationError
+from pydantic import ValidationError
+from starlette.concurrency import run_in_threadpool
 
 from trainscope.schemas.external import ExternalRunCreate, FinishBody, PointBatch, PointsAnswer
 from trainscope.web.errors import error_responses
@@ -76,24 +79,43 @@ def create_external_run(
     return runs.external.create(body).to_json()
 
 
+def _points_body() -> dict[str, Any]:
+    """The request body's OpenAPI entry, written out: the route parses the body itself."""
+    schema = PointBatch.model_json_schema(ref_template="#/components/schemas/{model}")
+    return {
+        "required": True,
+        "content": {"application/json": {"schema": schema, "examples": POINTS_EXAMPLES}},
+    }
+
+
+def parse_point_batch(body: bytes) -> PointBatch:
+    """The batch, parsed and validated by pydantic-core straight from the bytes: about twice
+    as fast as FastAPI's `json.loads` then validation, on the route every script's points
+    take. Its errors answer 422 like every other body's."""
+    try:
+        return PointBatch.model_validate_json(body)
+    except ValidationError as exc:
+        errors = [{**e, "loc": ("body", *e["loc"])} for e in exc.errors()]
+        raise RequestValidationError(errors) from None
+
+
 @router.post(
     "/{run_id}/points",
     summary="Add a batch of points to an external run",
     responses={**error_responses(404, 409, 413, 422), **UNAVAILABLE},
+    openapi_extra={"requestBody": _points_body()},
 )
-def post_points(
-    runs: RunsDep,
-    run_id: RunId,
-    batch: Annotated[PointBatch, Body(openapi_examples=POINTS_EXAMPLES)],
-) -> PointsAnswer:
+async def post_points(request: Request, runs: RunsDep, run_id: RunId) -> PointsAnswer:
     """Columns like `GET /metrics` answers. Stored, then sent to the run's websocket watchers
     and the doctor. Idempotent by seq: points at or below the run's last stored seq are
     skipped, so a batch sent again after a lost answer is stored once. An empty batch is a
     heartbeat. `stop` in the answer: someone asked the run to stop (the script should end it
     with `finish` status `stopped`). 409 once the run has ended; an `interrupted` one (the
     server restarted, or the script was silent a while) is running again."""
+    batch = parse_point_batch(await request.body())
     try:
-        return runs.external.add_points(run_id, batch)
+        # The database write blocks: on the thread pool, as a plain `def` route would be.
+        return await run_in_threadpool(runs.external.add_points, run_id, batch)
     except Exception as exc:
         raise _http_error(exc) from None
 
