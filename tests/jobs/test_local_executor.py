@@ -231,13 +231,6 @@ def test_a_run_whose_events_on_events_refuses_is_stopped(idle: Fixture, make_job
     assert status.status == "stopped" and status.message == "stopped on request"
 
 
-def test_the_server_looks_for_the_checkpoint_file_the_engine_writes() -> None:
-    from trainscope.engine.checkpoint import CHECKPOINT_NAME as ENGINE_NAME
-    from trainscope.jobs.slot import CHECKPOINT_NAME
-
-    assert CHECKPOINT_NAME == ENGINE_NAME
-
-
 def test_a_worker_that_ignores_a_stop_is_killed_after_the_grace_period(
     idle: Fixture, make_job: MakeJob
 ) -> None:
