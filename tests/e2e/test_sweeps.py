@@ -33,7 +33,16 @@ from typing import Any
 import httpx
 from playwright.sync_api import Page, expect
 
-from tests.e2e.conftest import FINAL, create_run, rest_run, screenshot_path, stop_quietly, wait_for
+from tests.e2e.conftest import (
+    FINAL,
+    Watch,
+    create_run,
+    rest_run,
+    screenshot_path,
+    set_field,
+    stop_quietly,
+    wait_for,
+)
 from tests.web.conftest import Server, wait_status
 
 
@@ -291,6 +300,67 @@ def test_a_grid_sweep_page_table_parcoords_curves_best_and_restart(
     assert child["spec"]["options"]["initial_learn_rate"] == lr
     assert child["spec"]["options"]["max_epochs"] == 1
     wait_status(server.api(), child["id"], FINAL, timeout=120)
+
+
+def fill_sweep_row(page: Page, index: int, option: str, kind: str, values: str) -> None:
+    row = page.locator("[data-testid=sweep-row]").nth(index)
+    row.locator("[data-testid=sweep-option]").select_option(option)
+    row.locator("[data-testid=sweep-kind]").select_option(kind)
+    row.locator("[data-testid=sweep-values]").fill(values)
+
+
+def test_a_sweep_started_from_the_new_run_form_runs_the_grid_it_shows(
+    server: Server, page: Page, watch: Watch
+) -> None:
+    watch.allow(r"status of 422 .*/api/sweeps\)$")  # the refused value, on purpose
+    page.goto(server.url)
+    page.locator("[data-testid=sweeps-link]").click()
+    page.locator("[data-testid=sweeps-new]").click()
+    expect(page).to_have_url(re.compile(r"/runs/new$"))
+    set_field(page, "name", "form grid")
+    set_field(page, "dataset.name", "digits")
+    set_field(page, "dataset.max_train_samples", "300")
+    set_field(page, "model.preset", "simple-cnn")
+    set_field(page, "options.max_epochs", "2")
+    set_field(page, "options.validation_frequency", "3")
+    set_field(page, "options.execution_environment", "cpu")
+
+    panel = page.locator("[data-testid=sweep-form]")
+    panel.locator("summary").click()
+    # A value the option does not take: refused before any run starts, the row marked.
+    fill_sweep_row(page, 0, "initial_learn_rate", "values", "0.003, -1")
+    page.locator("[data-testid=sweep-start]").click()
+    error = page.locator("[data-testid=sweep-error]")
+    expect(error).to_be_visible()
+    expect(error).to_contain_text("initial_learn_rate")
+    expect(page.locator("[data-testid=sweep-row]").first).to_have_class(re.compile("invalid"))
+    expect(page).to_have_url(re.compile(r"/runs/new$"))
+    assert httpx.get(f"{server.url}/api/sweeps", timeout=10).json() == []
+
+    # 2 learn rates × 2 batch sizes: the panel says 4 runs, and the sweep runs those four.
+    fill_sweep_row(page, 0, "initial_learn_rate", "values", "0.003, 0.03")
+    page.locator("[data-testid=sweep-add]").click()
+    fill_sweep_row(page, 1, "mini_batch_size", "values", "16, 32")
+    page.locator("[data-testid=sweep-metric]").select_option("val_accuracy")
+    expect(page.locator("[data-testid=sweep-summary]")).to_have_text("4 runs, 2 at a time.")
+    page.locator("[data-testid=sweep-start]").click()
+    expect(page).to_have_url(re.compile(r"/sweeps/\d+$"))
+    sweep_id = int(page.url.rsplit("/", 1)[1])
+    expect(page.locator("[data-testid=sweep-page]")).to_be_visible()
+
+    done = wait_sweep(server, sweep_id, ("completed",))
+    assert done["name"] == "form grid"
+    assert done["metric"] == "val_accuracy"
+    combos = sorted(
+        (t["params"]["initial_learn_rate"], t["params"]["mini_batch_size"]) for t in done["trials"]
+    )
+    assert combos == [(0.003, 16), (0.003, 32), (0.03, 16), (0.03, 32)]
+    for trial in done["trials"]:
+        spec = rest_run(server, trial["run_id"])["spec"]
+        assert spec["dataset"]["max_train_samples"] == 300, "the form's spec is every trial's base"
+        assert spec["options"]["max_epochs"] == 2
+    expect(page.locator("[data-testid=sweep-status]")).to_have_text("completed", timeout=20_000)
+    expect(page.locator("[data-testid=trial-table] tr[data-trial]")).to_have_count(4)
 
 
 def test_stop_on_a_running_sweep_stops_it(server: Server, page: Page) -> None:

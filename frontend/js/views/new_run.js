@@ -7,6 +7,7 @@ import { api } from "../api.js";
 import { h, runLabel } from "../format.js";
 import { KINDS, PREFLIGHT, baseName, kindName } from "../run_kinds.js";
 import { buildSpecForm } from "./spec_form.js";
+import { buildSweepForm } from "./sweep_form.js";
 
 let cached = null;
 export async function schemaAndCatalog() {
@@ -95,6 +96,32 @@ export async function mountNewRun(main, { navigate, query = new URLSearchParams(
   }
   form.addEventListener("submit", (ev) => { ev.preventDefault(); start(submit); });
 
+  /** POST /api/sweeps with the form's spec as the base, and open the sweep's page. The base
+   *  is checked with every trial: its field errors show at the fields above, like Start's. */
+  const sweep = buildSweepForm(schema, { onStart: async (button) => {
+    formError(form, null);
+    spec.clearErrors();
+    sweep.clear();
+    const label = button.textContent;
+    button.disabled = true;
+    button.textContent = "Starting…";
+    try {
+      const created = await api.createSweep(sweep.body(spec.collect()));
+      navigate(`/sweeps/${created.id}`);
+    } catch (err) {
+      if (err.status === 422 && Array.isArray(err.detail)) {
+        // loc ["body", "base", …] is a field of the spec above; the rest belong to the sweep.
+        const base = err.detail.filter((d) => d.loc?.[1] === "base")
+          .map((d) => ({ ...d, loc: ["body", ...d.loc.slice(2)] }));
+        if (base.length) spec.showErrors(base);
+        sweep.showError(err.message, err.detail);
+      } else sweep.showError(err.message, null);
+    } finally {
+      button.disabled = false;
+      button.textContent = label;
+    }
+  } });
+
   const intro = from
     ? h("p", { class: "muted", "data-testid": "prefilled-from" }, "Prefilled from ",
       h("a", { href: `/runs/${from.run.id}` }, `${runLabel(from.run)} (#${from.run.id})`),
@@ -103,7 +130,7 @@ export async function mountNewRun(main, { navigate, query = new URLSearchParams(
     : h("p", { class: "muted" }, "Pick a dataset and a model, set the training options, press Start. Each option shows its default, its range and what to do when the curves misbehave. Not sure of the learn rate? Run a preflight check first.");
   main.replaceChildren(h("div", { class: "page new-run" },
     h("header", { class: "page-head" }, h("h1", {}, "New run"), intro),
-    form));
+    form, sweep.el));
   document.title = "New run · trainscope";
   return () => {};
 }

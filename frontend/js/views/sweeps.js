@@ -13,8 +13,10 @@ export async function mountSweeps(main) {
   const status = h("p", { class: "muted" }, "Loading…");
   main.replaceChildren(h("div", { class: "page sweeps-page", "data-testid": "sweeps-page" },
     h("header", { class: "page-head" }, h("h1", {}, "Sweeps"),
-      h("p", { class: "muted" }, "A sweep runs one base spec over a grid or a random sample of option values, a few trials at a time. Create one with ",
-        h("code", {}, "POST /api/sweeps"), " (see ", h("a", { href: "/docs#/sweeps" }, "the API docs"), ").")),
+      h("p", { class: "muted" }, "A sweep runs one base spec over a grid or a random sample of option values, a few trials at a time. Start one from the ",
+        h("a", { href: "/runs/new", "data-testid": "sweeps-new" }, "New run"), " page's Sweep panel, with ",
+        h("code", {}, "trainscope submit"), " and a sweep file, or with ", h("code", {}, "POST /api/sweeps"),
+        " (see ", h("a", { href: "/docs#/sweeps" }, "the API docs"), ").")),
     status,
     h("section", { class: "card" }, h("div", { class: "table-wrap" }, table))));
 
