@@ -90,7 +90,8 @@ class Pipeline:
         # During shutdown a worker's graceful "stopped" means "the server went away": the run
         # is recorded as interrupted (resumable), not as stopped by a person.
         self.shutting_down = False
-        self.listeners: list[Callable[[int, Event], None]] = []
+        # Told of each persisted batch, after it was published (the doctor, the sweeps).
+        self.listeners: list[Callable[[list[tuple[int, Event]]], None]] = []
         # Runs failed because the store refused their events, with the reason, until their
         # final status has been recorded. Only the executor's thread (handle) touches it.
         self._unstorable: dict[int, str] = {}
@@ -118,9 +119,7 @@ class Pipeline:
         with self._handle_lock:
             persisted = self.store.ingest(batch)
             self.publish(persisted)
-            for run_id, event in persisted:
-                for listener in self.listeners:
-                    listener(run_id, event)
+            self._tell_listeners(persisted)
         return persisted
 
     def _handle(self, batch: list[tuple[int, Event]]) -> set[int]:
@@ -139,10 +138,13 @@ class Pipeline:
         for run_id in ended:
             self._unstorable.pop(run_id, None)
         self.publish(persisted)
-        for run_id, event in persisted:
-            for listener in self.listeners:
-                listener(run_id, event)
+        self._tell_listeners(persisted)
         return set()
+
+    def _tell_listeners(self, persisted: list[tuple[int, Event]]) -> None:
+        if persisted:
+            for listener in self.listeners:
+                listener(persisted)
 
     def _fail_unstorable(self, batch: list[tuple[int, Event]], exc: Exception) -> set[int]:
         """The store refused `batch`: fail its runs with the store's reason. Returns those whose

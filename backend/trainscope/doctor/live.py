@@ -1,6 +1,6 @@
 """`DoctorWatch`: the doctor on the pipeline's path, in the server process.
 
-The pipeline tells it about every persisted event (`notice`, on the executor's thread: it only
+The pipeline tells it about each persisted batch (`notice`, on the executor's thread: it only
 marks the run). Its own thread diagnoses each marked run at most every `interval_s` while the
 run trains, and at once when it ends, from what the store holds (downsampled to `max_points`
 rows, min/max per bucket, so a long run costs what a short one does). When the findings
@@ -21,7 +21,7 @@ from typing import Any
 
 from trainscope.doctor import Curves, Finding, RunContext, diagnose, inconsistent
 from trainscope.live.hub import Hub
-from trainscope.schemas.events import Event, Point, Status
+from trainscope.schemas.events import Event, Status
 from trainscope.schemas.spec import RunSpec
 from trainscope.store import RunRecord, Store
 
@@ -136,16 +136,17 @@ class DoctorWatch:
 
     # -- the executor thread's side: cheap --------------------------------------------------
 
-    def notice(self, run_id: int, event: Event) -> None:
-        if isinstance(event, Point):
-            # Called for every point: the lock only when the run is not already marked (a
-            # racy read: at worst the next point marks it).
-            if run_id not in self._dirty:
-                with self._lock:
-                    self._dirty.setdefault(run_id, False)
-        elif isinstance(event, Status) and event.status in ENDED:
-            with self._lock:
+    def notice(self, events: list[tuple[int, Event]]) -> None:
+        """A pipeline listener, given each persisted batch: marks the runs it touched (an
+        ended one to diagnose at once). One pass at C speed over a batch of points."""
+        ended = [rid for rid, e in events if isinstance(e, Status) and e.status in ENDED]
+        touched = dict.fromkeys(rid for rid, _ in events)
+        with self._lock:
+            for run_id in touched:
+                self._dirty.setdefault(run_id, False)
+            for run_id in ended:
                 self._dirty[run_id] = True
+        if ended:
             self._wake.set()
 
     # -- the doctor's thread --------------------------------------------------------------

@@ -74,9 +74,10 @@ class SweepScheduler:
         if self._thread is not None:
             self._thread.join(10)
 
-    def notice(self, run_id: int, event: Event) -> None:
-        """A pipeline listener, on the executor's thread: only wakes the scheduler."""
-        if isinstance(event, (Started, Status)):
+    def notice(self, events: list[tuple[int, Event]]) -> None:
+        """A pipeline listener, on the executor's thread: only wakes the scheduler when a run
+        started or ended."""
+        if any(isinstance(e, (Started, Status)) for _, e in events):
             self._wake.set()
 
     def create(self, spec: SweepSpec, client: str | None) -> SweepRecord:

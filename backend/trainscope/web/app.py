@@ -6,6 +6,7 @@ Nothing here imports torch: workers do, in their own processes.
 from __future__ import annotations
 
 import asyncio
+import gc
 import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
@@ -111,6 +112,11 @@ def create_app(settings: Settings, executor: Executor | None = None) -> FastAPI:
             doctor=doctor,
             sweeps=sweeps,
         )
+        # Everything made so far (modules, routes, schemas: hundreds of thousands of objects)
+        # lives as long as the server: out of the collector's sight, a burst of allocations
+        # (a 2,000-point batch) no longer sets off full collections that walk all of it.
+        gc.collect()
+        gc.freeze()
         try:
             yield
         finally:
