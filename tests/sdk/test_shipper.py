@@ -3,9 +3,11 @@ that fails the way networks do."""
 
 from __future__ import annotations
 
+import itertools
 import math
 import subprocess
 import sys
+import time
 from collections import deque
 from typing import Any
 
@@ -134,6 +136,70 @@ def test_failed_sends_are_retried_until_everything_is_delivered_once() -> None:
     assert sink.finished == ("completed", None)
     assert sink.attempts > 5
     assert shipper.stop_requested, "the sink's answer said stop"
+
+
+class TimedSink(FlakySink):
+    """Records when each payload arrived and how many rows it held."""
+
+    def __init__(self) -> None:
+        super().__init__(failures=0)
+        self.sends: list[tuple[float, int]] = []
+
+    def send(self, payload: Any) -> bool:
+        self.sends.append((time.monotonic(), payload.points))
+        self._store(payload)
+        return False
+
+
+def wait_for_rows(sink: TimedSink, count: int, timeout: float = 10) -> None:
+    deadline = time.monotonic() + timeout
+    while len(sink.stored) < count:
+        assert time.monotonic() < deadline, f"{len(sink.stored)} of {count} rows arrived"
+        time.sleep(0.002)
+
+
+def test_a_point_logged_after_a_quiet_spell_is_sent_at_once_not_an_interval_later() -> None:
+    # A slow training loop (one log now and then): each point leaves within the idle poll,
+    # although the interval between batches is a whole 2 s here.
+    sink = TimedSink()
+    rows: deque[Row] = deque()
+    shipper = Shipper(sink, rows, flush_every_s=2.0, heartbeat_s=60.0, max_buffered=10_000)
+    shipper.start()
+    try:
+        delays = []
+        for i in range(3):
+            time.sleep(2.1)  # quieter than the interval
+            logged = time.monotonic()
+            rows.append((i + 1, 0, 0.0, {"x": float(i)}))
+            wait_for_rows(sink, i + 1)
+            delays.append(sink.sends[-1][0] - logged)
+        assert max(delays) < 0.5, delays
+    finally:
+        shipper.finish("completed", None, timeout=10)
+
+
+def test_a_loop_that_logs_often_gets_one_batch_per_interval() -> None:
+    sink = TimedSink()
+    rows: deque[Row] = deque()
+    shipper = Shipper(sink, rows, flush_every_s=0.3, heartbeat_s=60.0, max_buffered=10_000)
+    shipper.start()
+    try:
+        start = time.monotonic()
+        n = 0
+        while time.monotonic() - start < 1.5:  # a point every 5 ms for 1.5 s
+            n += 1
+            rows.append((n, 0, 0.0, {"x": float(n)}))
+            time.sleep(0.005)
+        wait_for_rows(sink, n)
+    finally:
+        shipper.finish("completed", None, timeout=10)
+    times = [t for t, _ in sink.sends]
+    gaps = [b - a for a, b in itertools.pairwise(times)]
+    # The first point leaves at once; after it, batches about an interval apart, not a
+    # request per point.
+    assert len(sink.sends) <= 1.5 / 0.3 + 3, sink.sends
+    assert min(gaps) > 0.2, gaps
+    assert sum(points for _, points in sink.sends) == n
 
 
 def test_a_run_that_cannot_take_points_stops_the_script() -> None:

@@ -1,13 +1,18 @@
 """`Shipper`: the background thread that takes logged rows off the training loop and delivers
 them to a sink (a server, or the local store).
 
-The loop only appends to a `collections.deque` (atomic in CPython, no lock). This thread wakes
-every `flush_every_s` (or when `batch_points` rows are waiting, or on flush/finish), converts the
-rows to columns, encodes them once into payloads and sends those in order. A payload that fails
-for a passing reason (network error, 5xx, 429, database locked) stays first in line and is sent
-again after a backoff (0.1 s doubling to 5 s): nothing is lost, and since the server skips seqs
-it already stored, nothing is stored twice. While the sink is away, up to `max_buffered` points
-wait in memory; beyond that new ones are dropped, said once on stderr, never blocking the loop.
+The loop only appends to a `collections.deque` (atomic in CPython, no lock). This thread sends
+at most once every `flush_every_s` (sooner on flush/finish): a loop that logs often gets a batch
+per interval. Rows logged after a quiet spell (nothing taken for a whole interval: a slow
+iteration, a validation pass) go at once, noticed within `IDLE_POLL_S`, so a script that logs
+once a second shows each point as it comes rather than up to an interval later. Each send
+converts the rows to columns, encodes them once into payloads and sends those in order.
+
+A payload that fails for a passing reason (network error, 5xx, 429, database locked) stays
+first in line and is sent again after a backoff (0.1 s doubling to 5 s): nothing is lost, and
+since the server skips seqs it already stored, nothing is stored twice. While the sink is away,
+up to `max_buffered` points wait in memory; beyond that new ones are dropped, said once on
+stderr, never blocking the loop.
 """
 
 from __future__ import annotations
@@ -24,6 +29,9 @@ from trainscope.sdk.sinks import Fatal, Rejected, Sink, Transient
 
 BACKOFF_FIRST_S = 0.1
 BACKOFF_MAX_S = 5.0
+# While idle (a whole interval without rows), how often to look for new ones: a lone point waits
+# this long at most; the look is a len() of the deque.
+IDLE_POLL_S = 0.01
 
 
 class Shipper:
@@ -54,6 +62,7 @@ class Shipper:
         self._taken = 0
         self._settled = 0
         self._wake = threading.Event()
+        self._last_taken = 0.0  # when rows were last taken off the deque (monotonic)
         self._finish: tuple[str, str | None] | None = None
         self._deadline = float("inf")
         self._done = threading.Event()
@@ -110,8 +119,7 @@ class Shipper:
         first = True  # create the run at once: init() waits for it
         while True:
             if self._finish is None and not first:
-                self._wake.wait(timeout=self.flush_every_s)
-                self._wake.clear()
+                self._pause()
             else:  # finishing: no waiting for the next tick, but a backoff still holds
                 delay = min(retry_at, self._deadline) - time.monotonic()
                 if delay > 0:
@@ -156,10 +164,27 @@ class Shipper:
                 retry_at = time.monotonic() + backoff
                 self._say("bug", f"trainscope: shipping points failed ({exc!r}); retrying")
 
+    def _pause(self) -> None:
+        """Until the next send is due: `flush_every_s` after the last rows were taken, but at
+        once (within IDLE_POLL_S) for rows logged after a whole interval without any; at most
+        one interval when there is nothing to send (the loop's heartbeat and retries). `wake()`
+        (flush, finish) cuts it short."""
+        due = self._last_taken + self.flush_every_s
+        tick = time.monotonic() + self.flush_every_s
+        while True:
+            now = time.monotonic()
+            if now >= tick or (now >= due and self.rows):
+                return
+            wait = min(tick, due) - now if now < due else IDLE_POLL_S
+            if self._wake.wait(timeout=max(wait, 0.0)):
+                self._wake.clear()
+                return
+
     def _take_rows(self) -> None:
         n = len(self.rows)
         if not n:
             return
+        self._last_taken = time.monotonic()
         popleft = self.rows.popleft
         rows = [popleft() for _ in range(n)]
         self._taken += n
