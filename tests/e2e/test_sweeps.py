@@ -325,6 +325,10 @@ def test_a_sweep_started_from_the_new_run_form_runs_the_grid_it_shows(
     set_field(page, "options.validation_frequency", "3")
     set_field(page, "options.execution_environment", "cpu")
 
+    def sweeps() -> list[int]:
+        return [s["id"] for s in httpx.get(f"{server.url}/api/sweeps", timeout=10).json()]
+
+    before = sweeps()  # the module's server: other tests made theirs
     panel = page.locator("[data-testid=sweep-form]")
     panel.locator("summary").click()
     # A value the option does not take: refused before any run starts, the row marked.
@@ -335,7 +339,7 @@ def test_a_sweep_started_from_the_new_run_form_runs_the_grid_it_shows(
     expect(error).to_contain_text("initial_learn_rate")
     expect(page.locator("[data-testid=sweep-row]").first).to_have_class(re.compile("invalid"))
     expect(page).to_have_url(re.compile(r"/runs/new$"))
-    assert httpx.get(f"{server.url}/api/sweeps", timeout=10).json() == []
+    assert sweeps() == before, "a refused sweep creates nothing"
 
     # 2 learn rates × 2 batch sizes: the panel says 4 runs, and the sweep runs those four.
     fill_sweep_row(page, 0, "initial_learn_rate", "values", "0.003, 0.03")
@@ -346,6 +350,7 @@ def test_a_sweep_started_from_the_new_run_form_runs_the_grid_it_shows(
     page.locator("[data-testid=sweep-start]").click()
     expect(page).to_have_url(re.compile(r"/sweeps/\d+$"))
     sweep_id = int(page.url.rsplit("/", 1)[1])
+    assert sweep_id not in before and sweeps()[0] == sweep_id
     expect(page.locator("[data-testid=sweep-page]")).to_be_visible()
 
     done = wait_sweep(server, sweep_id, ("completed",))
