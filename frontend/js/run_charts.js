@@ -21,6 +21,7 @@ const DUTY = 0.05; // share of the main thread live redraws may take
 const MIN_GAP_MS = 50;
 const DETAIL_DELAY_MS = 250; // wait for the zoom to settle before fetching its detail
 const X_TITLES = { iteration: "Iteration", epoch: "Epoch", time: "Time (s)" };
+const VAL_MARKERS_MAX = 300; // validations drawn with a marker each; more: a dashed line only
 
 function nonFiniteWord(v) {
   if (Number.isNaN(v)) return "NaN";
@@ -333,7 +334,10 @@ export class RunCharts {
         line: { color, width: 1 }, opacity: 0.3, hoverinfo: "x+y", showlegend: false },
       { type: "scatter", mode: "lines", name: `${names} (smoothed)`, x: d.sm.x, y: d.sm.y,
         line: { color, width: 2 } },
-      { type: "scatter", mode: "lines+markers", name: "Validation", x: d.val.x, y: d.val.y,
+      // A marker per validation while they are few enough to tell apart; past that a marker
+      // is an SVG node per point that draws as a blob anyway (and costs a first draw dearly).
+      { type: "scatter", mode: d.val.x.length > VAL_MARKERS_MAX ? "lines" : "lines+markers",
+        name: "Validation", x: d.val.x, y: d.val.y,
         line: { color: cssVar("--val") || "#222", width: 1.5, dash: "dash" },
         marker: { size: 6, color: cssVar("--val") || "#222" }, connectgaps: true },
       { type: "scatter", mode: "markers", name: "NaN / Inf", x: d.bad.x, y: d.bad.y, yaxis: "y2",
