@@ -209,6 +209,12 @@ def set_field(page: Page, name: str, value: str, within: str = "body") -> None:
         field.fill(value)
 
 
+def fill_form(page: Page, fields: dict[str, str]) -> None:
+    """Set the New run form's fields (by `data-field` path), in order."""
+    for name, value in fields.items():
+        set_field(page, name, value)
+
+
 def run_id_of(page: Page) -> int:
     match = RUN_URL.search(page.url)
     assert match, page.url

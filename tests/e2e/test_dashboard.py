@@ -17,6 +17,7 @@ from tests.e2e.conftest import (
     Watch,
     create_run,
     digits,
+    fill_form,
     rest_run,
     run_id_of,
     screenshot,
@@ -65,12 +66,17 @@ def test_start_a_run_from_the_form_and_watch_its_curves_grow(server: Server, pag
     page.goto(server.url)
     page.locator("[data-testid=new-run-link]").click()
     expect(page).to_have_url(re.compile(r"/runs/new$"))
-    set_field(page, "dataset.name", "digits")
-    set_field(page, "model.preset", "simple-cnn")
-    set_field(page, "options.max_epochs", "60")
-    set_field(page, "options.mini_batch_size", "32")
-    set_field(page, "options.validation_frequency", "10")
-    set_field(page, "options.execution_environment", "cpu")
+    fill_form(
+        page,
+        {
+            "dataset.name": "digits",
+            "model.preset": "simple-cnn",
+            "options.max_epochs": "60",
+            "options.mini_batch_size": "32",
+            "options.validation_frequency": "10",
+            "options.execution_environment": "cpu",
+        },
+    )
     before = {r["id"] for r in httpx.get(f"{server.url}/api/runs").json()}
     page.locator("[data-testid=start-run]").click()
 

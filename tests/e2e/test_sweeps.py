@@ -37,9 +37,9 @@ from tests.e2e.conftest import (
     FINAL,
     Watch,
     create_run,
+    fill_form,
     rest_run,
     screenshot_path,
-    set_field,
     stop_quietly,
     wait_for,
 )
@@ -317,13 +317,18 @@ def test_a_sweep_started_from_the_new_run_form_runs_the_grid_it_shows(
     page.locator("[data-testid=sweeps-link]").click()
     page.locator("[data-testid=sweeps-new]").click()
     expect(page).to_have_url(re.compile(r"/runs/new$"))
-    set_field(page, "name", "form grid")
-    set_field(page, "dataset.name", "digits")
-    set_field(page, "dataset.max_train_samples", "300")
-    set_field(page, "model.preset", "simple-cnn")
-    set_field(page, "options.max_epochs", "2")
-    set_field(page, "options.validation_frequency", "3")
-    set_field(page, "options.execution_environment", "cpu")
+    fill_form(
+        page,
+        {
+            "name": "form grid",
+            "dataset.name": "digits",
+            "dataset.max_train_samples": "300",
+            "model.preset": "simple-cnn",
+            "options.max_epochs": "2",
+            "options.validation_frequency": "3",
+            "options.execution_environment": "cpu",
+        },
+    )
 
     def sweeps() -> list[int]:
         return [s["id"] for s in httpx.get(f"{server.url}/api/sweeps", timeout=10).json()]
