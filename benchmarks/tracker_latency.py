@@ -28,7 +28,6 @@ import asyncio
 import contextlib
 import json
 import os
-import platform
 import statistics
 import subprocess
 import sys
@@ -39,9 +38,8 @@ from pathlib import Path
 from typing import Any
 
 import tracker_adapters as ta
-from tracker_overhead import measure_trackers, tracker_names
+from tracker_overhead import measure_trackers, save_result, tracker_names
 
-RESULTS = Path(__file__).parent / "results"
 # trainscope-local has no live view (its store is read by a `trainscope serve` started on it);
 # trainscope-flush20ms is the SDK with a non-default shipping interval, for comparison.
 LATENCY_TRACKERS = ["trainscope", "trainscope-flush20ms"] + [
@@ -394,27 +392,15 @@ def main() -> None:
             row["drawable_expected_p50_ms"] = round(row["p50_ms"] + period * 500, 1)
             row["drawable_worst_p99_ms"] = round(row["p99_ms"] + period * 1000, 1)
 
-    result: dict[str, Any] = {
-        "benchmark": "tracker_latency",
-        "date": time.strftime("%Y-%m-%d"),
-        "machine": {
-            "cpu_count": os.cpu_count(),
-            "python": platform.python_version(),
-            "platform": platform.platform(),
-            "load_average_at_end": [round(x, 2) for x in os.getloadavg()],
-        },
-        "setup": {
-            "points": args.points,
-            "rate_per_s": args.rate,
-            "storage_poll_ms": args.poll_ms,
-            "measured": "trainscope: log() → websocket receive; peers: log() → readable "
-            "through the peer's reader API in another process",
-            "quoted": "each peer UI's documented refresh period (ui.source)",
-        },
-        "trackers": rows,
+    setup = {
+        "points": args.points,
+        "rate_per_s": args.rate,
+        "storage_poll_ms": args.poll_ms,
+        "measured": "trainscope: log() → websocket receive; peers: log() → readable "
+        "through the peer's reader API in another process",
+        "quoted": "each peer UI's documented refresh period (ui.source)",
     }
-    RESULTS.mkdir(exist_ok=True)
-    (RESULTS / "tracker_latency.json").write_text(json.dumps(result, indent=2) + "\n")
+    save_result("tracker_latency", setup, rows)
 
     print(
         f"log() → drawable — {args.points} points at {args.rate:g}/s; storage polled every "

@@ -207,6 +207,34 @@ def tracker_names(arg: str, known: Sequence[str]) -> list[str]:
     return names
 
 
+def save_result(
+    name: str,
+    setup: dict[str, Any],
+    trackers: dict[str, Any],
+    *,
+    machine: dict[str, Any] | None = None,
+    **more: Any,
+) -> None:
+    """Write benchmarks/results/<name>.json: what ran, on which machine (with the load at the
+    end: other jobs share it), anything `more`, and each tracker's row."""
+    result: dict[str, Any] = {
+        "benchmark": name,
+        "date": time.strftime("%Y-%m-%d"),
+        "machine": {
+            "cpu_count": os.cpu_count(),
+            "python": platform.python_version(),
+            **(machine or {}),
+            "platform": platform.platform(),
+            "load_average_at_end": [round(x, 2) for x in os.getloadavg()],
+        },
+        "setup": setup,
+        **more,
+        "trackers": trackers,
+    }
+    RESULTS.mkdir(exist_ok=True)
+    (RESULTS / f"{name}.json").write_text(json.dumps(result, indent=2) + "\n")
+
+
 def measure_trackers(
     script: str,
     names: list[str],
@@ -277,30 +305,17 @@ def main() -> None:
     rows = measure_trackers(__file__, names, child_args)
     baseline = empty_baseline(args.n, max(args.rounds, 5))
 
-    result: dict[str, Any] = {
-        "benchmark": "tracker_overhead",
-        "date": time.strftime("%Y-%m-%d"),
-        "machine": {
-            "cpu_count": os.cpu_count(),
-            "python": platform.python_version(),
-            "platform": platform.platform(),
-            "load_average_at_end": [round(x, 2) for x in os.getloadavg()],
-        },
-        "setup": {
-            "n_calls_per_round": args.n,
-            "rounds": args.rounds,
-            "trainscope_url": "a real `trainscope serve` on 127.0.0.1 (trainscope); "
-            "url=None, the SDK's local store (trainscope-local)",
-            "mlflow_store": "sqlite (local file)",
-            "big_n": args.big_n,
-            "big_n_not_for": list(SLOW),
-        },
-        "harness_ns_per_call": baseline,
-        "trackers": rows,
-        "goals": {"us_per_call": 1, "us_per_scalar_including_flush": 3},
+    setup = {
+        "n_calls_per_round": args.n,
+        "rounds": args.rounds,
+        "trainscope_url": "a real `trainscope serve` on 127.0.0.1 (trainscope); "
+        "url=None, the SDK's local store (trainscope-local)",
+        "mlflow_store": "sqlite (local file)",
+        "big_n": args.big_n,
+        "big_n_not_for": list(SLOW),
     }
-    RESULTS.mkdir(exist_ok=True)
-    (RESULTS / "tracker_overhead.json").write_text(json.dumps(result, indent=2) + "\n")
+    goals = {"us_per_call": 1, "us_per_scalar_including_flush": 3}
+    save_result("tracker_overhead", setup, rows, harness_ns_per_call=baseline, goals=goals)
 
     print(
         f"cost per logged scalar in the training process — N = {args.n} calls, "

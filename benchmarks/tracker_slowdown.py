@@ -30,7 +30,6 @@ import argparse
 import itertools
 import json
 import os
-import platform
 import statistics
 import time
 from collections.abc import Callable
@@ -39,9 +38,8 @@ from typing import Any
 
 import tracker_adapters as ta
 from engine_overhead import make_spec
-from tracker_overhead import measure_trackers, tracker_names
+from tracker_overhead import measure_trackers, save_result, tracker_names
 
-RESULTS = Path(__file__).parent / "results"
 SKIP = 5  # warm-up iterations not timed in each loop
 
 
@@ -191,30 +189,17 @@ def main() -> None:
 
     import torch
 
-    result: dict[str, Any] = {
-        "benchmark": "tracker_slowdown",
-        "date": time.strftime("%Y-%m-%d"),
-        "machine": {
-            "cpu_count": os.cpu_count(),
-            "python": platform.python_version(),
-            "torch": torch.__version__,
-            "platform": platform.platform(),
-            "load_average_at_end": [round(x, 2) for x in os.getloadavg()],
-        },
-        "setup": {
-            "model": "simple-cnn",
-            "data": "synthetic-images 1×28×28, 10 classes",
-            "mini_batch_size": args.batch,
-            "iterations_per_loop": args.iterations,
-            "timed_iterations_per_loop": args.iterations - SKIP,
-            "rounds": args.rounds,
-            "logged_per_iteration": list(ta.METRICS3),
-            "device": "cpu",
-        },
-        "trackers": rows,
+    setup = {
+        "model": "simple-cnn",
+        "data": "synthetic-images 1×28×28, 10 classes",
+        "mini_batch_size": args.batch,
+        "iterations_per_loop": args.iterations,
+        "timed_iterations_per_loop": args.iterations - SKIP,
+        "rounds": args.rounds,
+        "logged_per_iteration": list(ta.METRICS3),
+        "device": "cpu",
     }
-    RESULTS.mkdir(exist_ok=True)
-    (RESULTS / "tracker_slowdown.json").write_text(json.dumps(result, indent=2) + "\n")
+    save_result("tracker_slowdown", setup, rows, machine={"torch": torch.__version__})
 
     print(
         f"training-loop slowdown — simple-cnn, batch {args.batch}, {args.iterations} "
