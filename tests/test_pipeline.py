@@ -15,8 +15,8 @@ from typing import Any
 import pytest
 
 from trainscope.live.hub import Hub, Message, Subscriber
-from trainscope.pipeline import Pipeline
 from trainscope.schemas.events import Status
+from trainscope.services.pipeline import Pipeline
 from trainscope.store import Store, sqlite_url
 from trainscope.store import database as store_database
 

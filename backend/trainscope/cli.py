@@ -344,7 +344,7 @@ def cmd_serve(args: argparse.Namespace) -> int:
 def cmd_submit(args: argparse.Namespace) -> int:
     import os
 
-    from trainscope.remote import FINAL, SubmitError, follow, follow_sweep, is_sweep, submit
+    from trainscope.client import FINAL, SubmitError, follow, follow_sweep, is_sweep, submit
 
     token = args.token or os.environ.get("TRAINSCOPE_API_TOKEN")
     if is_sweep(Path(args.spec)):

@@ -13,7 +13,7 @@ from tests.support import spec_json
 from trainscope.doctor import Finding, diagnose
 from trainscope.schemas.options import TrainingOptions
 from trainscope.schemas.spec import RunSpec
-from trainscope.web.service import merge_overrides
+from trainscope.services.runs import merge_overrides
 
 
 def parent_spec(options: TrainingOptions) -> dict[str, Any]:

@@ -9,9 +9,9 @@ from typing import Any
 import pytest
 import torch
 
+from trainscope.data_layout import CHECKPOINT_NAME, PREVIOUS_NAME, has_checkpoint
 from trainscope.engine import checkpoint
 from trainscope.engine.checkpoint import load_checkpoint, save_checkpoint
-from trainscope.engine.checkpoint_files import CHECKPOINT_NAME, PREVIOUS_NAME, has_checkpoint
 
 
 def test_the_newest_checkpoint_exists_between_every_two_steps_of_a_save(

@@ -15,8 +15,8 @@ from sqlalchemy.engine import make_url
 from sqlalchemy.exc import OperationalError
 from sqlalchemy.pool import NullPool
 
-from trainscope.pipeline import describe_store_error
 from trainscope.schemas.events import Point
+from trainscope.services.pipeline import describe_store_error
 from trainscope.store import Store, database
 
 from .conftest import new_run, points

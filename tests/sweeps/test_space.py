@@ -8,8 +8,8 @@ from typing import Any
 import pytest
 from pydantic import ValidationError
 
+from trainscope.services.runs import merge_overrides
 from trainscope.sweeps.spec import SweepSpec, TrialRejected, check_trials
-from trainscope.web.service import merge_overrides
 
 BASE: dict[str, Any] = {"dataset": {"name": "spirals"}, "options": {"max_epochs": 2}}
 

@@ -10,7 +10,7 @@ from typing import Any
 
 import torch
 
-from trainscope.engine.checkpoint_files import CHECKPOINT_NAME, PREVIOUS_NAME
+from trainscope.data_layout import CHECKPOINT_NAME, PREVIOUS_NAME
 
 __all__ = ["CHECKPOINT_NAME", "PREVIOUS_NAME", "choose_checkpoint", "save_checkpoint"]
 

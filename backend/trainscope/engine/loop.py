@@ -14,8 +14,8 @@ from typing import Any
 
 import torch
 
+from trainscope.data_layout import has_checkpoint
 from trainscope.engine.checkpoint import CHECKPOINT_NAME, choose_checkpoint, save_checkpoint
-from trainscope.engine.checkpoint_files import has_checkpoint
 from trainscope.engine.datasets import DatasetSplits, load_dataset
 from trainscope.engine.device import EngineError, describe_device, pick_device
 from trainscope.engine.metrics import (
@@ -31,7 +31,7 @@ from trainscope.engine.optim import clip_gradients, make_optimizer
 from trainscope.engine.probes import ExplosionWatch, plan_for
 from trainscope.engine.recorder import PointRecorder
 from trainscope.engine.schedules import PlateauState, learn_rate_at
-from trainscope.engine.telemetry import UpdateRatios
+from trainscope.engine.update_ratios import UpdateRatios
 from trainscope.schemas.events import (
     Artefact,
     CheckpointSaved,

@@ -15,7 +15,7 @@ from multiprocessing.context import SpawnContext
 from multiprocessing.process import BaseProcess
 from pathlib import Path
 
-from trainscope.engine.checkpoint_files import has_checkpoint
+from trainscope.data_layout import has_checkpoint
 from trainscope.jobs.executor import WorkerSnapshot
 from trainscope.jobs.job import Job
 from trainscope.jobs.messages import Message, WireMessage, decode

@@ -22,7 +22,7 @@ from trainscope.schemas.events import (
     Started,
     Status,
 )
-from trainscope.store import results
+from trainscope.store import findings as results
 from trainscope.store.arrays import PointArrays
 from trainscope.store.jsonsafe import db_dumps
 from trainscope.store.points import RunCursor, append_points, progress_update

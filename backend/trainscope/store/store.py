@@ -17,7 +17,7 @@ from typing import Any
 from sqlalchemy import Engine, select, update
 
 from trainscope.schemas.events import Event
-from trainscope.store import results
+from trainscope.store import findings as results
 from trainscope.store.database import lock_schema, make_engine, reader_engine, writer_engine
 from trainscope.store.downsample import select_rows
 from trainscope.store.ingest import apply_events

@@ -16,12 +16,13 @@ from fastapi.middleware.cors import CORSMiddleware
 
 from trainscope import __version__
 from trainscope.config import Settings
-from trainscope.doctor.live import DoctorWatch
 from trainscope.jobs.executor import Executor
 from trainscope.live.hub import Hub
-from trainscope.pipeline import Pipeline
+from trainscope.services.doctor_watch import DoctorWatch
+from trainscope.services.pipeline import Pipeline
+from trainscope.services.runs import RunService
+from trainscope.services.sweep_scheduler import SweepScheduler
 from trainscope.store import Store
-from trainscope.sweeps.scheduler import SweepScheduler
 from trainscope.web import (
     routes_datasets,
     routes_external,
@@ -40,7 +41,6 @@ from trainscope.web.security import (
     TokenAuth,
     login_router,
 )
-from trainscope.web.service import RunService
 from trainscope.web.state import AppState
 
 log = logging.getLogger("trainscope.web")

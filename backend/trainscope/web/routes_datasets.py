@@ -18,8 +18,8 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Query, Request, status
 from starlette.concurrency import run_in_threadpool
 
+from trainscope.services.runs import UPLOAD_PATH, UPLOADS, SpecRejected
 from trainscope.web.errors import error_responses
-from trainscope.web.service import UPLOAD_PATH, UPLOADS, SpecRejected
 from trainscope.web.state import StateDep
 
 router = APIRouter(prefix="/api/datasets", tags=["datasets"])

@@ -12,8 +12,8 @@ from pydantic import ValidationError
 from starlette.concurrency import run_in_threadpool
 
 from trainscope.schemas.external import ExternalRunCreate, FinishBody, PointBatch, PointsAnswer
+from trainscope.services.external import ExternalRunError
 from trainscope.web.errors import error_responses
-from trainscope.web.external import ExternalRunError
 from trainscope.web.routes_runs import RunId
 from trainscope.web.state import RunsDep
 
@@ -51,7 +51,7 @@ def _http_error(exc: Exception) -> Exception:
     as a 503 with Retry-After (the SDK waits and sends the same batch again)."""
     from sqlalchemy.exc import OperationalError
 
-    from trainscope.pipeline import describe_store_error
+    from trainscope.services.pipeline import describe_store_error
 
     if isinstance(exc, ExternalRunError):
         return HTTPException(exc.status_code, exc.message)

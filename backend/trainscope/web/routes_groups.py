@@ -8,10 +8,10 @@ from typing import Annotated, Any, Literal
 from fastapi import APIRouter, Path, Query
 from pydantic import BaseModel, Field
 
+from trainscope.services.runs import RunNotFound
 from trainscope.store import RunRecord, Store
 from trainscope.sweeps.bands import Curve, bands, verdict
 from trainscope.web.errors import error_responses
-from trainscope.web.service import RunNotFound
 from trainscope.web.state import StateDep
 
 router = APIRouter(prefix="/api/groups", tags=["groups"])

@@ -7,10 +7,10 @@ from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Body, Path, Query, Request, status
 
+from trainscope.services.runs import RunNotFound
+from trainscope.sweeps.responses import SweepBody, SweepSummary, body, summary
 from trainscope.sweeps.spec import SweepSpec
-from trainscope.sweeps.views import SweepBody, SweepSummary, body, summary
 from trainscope.web.errors import error_responses
-from trainscope.web.service import RunNotFound
 from trainscope.web.state import StateDep, SweepsDep
 
 router = APIRouter(prefix="/api/sweeps", tags=["sweeps"])

@@ -8,13 +8,13 @@ from typing import Annotated
 from fastapi import Depends, Request
 
 from trainscope.config import Settings
-from trainscope.doctor.live import DoctorWatch
 from trainscope.jobs.executor import Executor
 from trainscope.live.hub import Hub
-from trainscope.pipeline import Pipeline
+from trainscope.services.doctor_watch import DoctorWatch
+from trainscope.services.pipeline import Pipeline
+from trainscope.services.runs import RunService
+from trainscope.services.sweep_scheduler import SweepScheduler
 from trainscope.store import Store
-from trainscope.sweeps.scheduler import SweepScheduler
-from trainscope.web.service import RunService
 
 
 @dataclass

@@ -15,7 +15,7 @@ from fastapi import APIRouter, WebSocket, WebSocketDisconnect
 from starlette.concurrency import run_in_threadpool
 
 from trainscope.live.hub import Message, Subscriber
-from trainscope.pipeline import EncodedPoint
+from trainscope.services.pipeline import EncodedPoint
 from trainscope.web.state import AppState
 
 router = APIRouter()

@@ -34,7 +34,7 @@ from trainscope.sweeps.spec import EARLY_STOPPED_TAG, SweepSpec, TrialRejected, 
 from trainscope.sweeps.spec import trial_spec as make_trial_spec
 
 if TYPE_CHECKING:
-    from trainscope.web.service import RunService
+    from trainscope.services.runs import RunService
 
 log = logging.getLogger("trainscope.sweeps")
 
@@ -84,7 +84,7 @@ class SweepScheduler:
         """Validate every trial, record the sweep, start its first trials. The request counts
         once against the client's per-minute rate, however many trials it has: the trials are
         started by the scheduler, a few at a time, not by the client."""
-        from trainscope.web.service import SpecRejected, merge_overrides
+        from trainscope.services.runs import SpecRejected, merge_overrides
 
         try:
             specs = check_trials(spec, merge_overrides)
@@ -106,7 +106,7 @@ class SweepScheduler:
 
     def stop(self, sweep_id: int, wait_s: float) -> SweepRecord:
         """Propose no more trials and stop the sweep's queued and running ones."""
-        from trainscope.web.service import RunConflict, RunNotFound
+        from trainscope.services.runs import RunConflict, RunNotFound
 
         with self._lock:
             sweep = self.store.get_sweep(sweep_id)
@@ -199,7 +199,7 @@ class SweepScheduler:
     def _launch(self, sweep: SweepRecord) -> None:
         """Make the sweep's next trial a run and queue it. A trial this server will no longer
         run (its limits changed since the sweep was made) becomes a failed run saying why."""
-        from trainscope.web.service import RunError, merge_overrides
+        from trainscope.services.runs import RunError, merge_overrides
 
         index = sweep.next_trial
         spec = self._spec(sweep)
@@ -223,7 +223,7 @@ class SweepScheduler:
         self.runs.create(run_spec, sweep=(sweep.id, index), admitted=True)
 
     def _resume(self, run: RunRecord) -> bool:
-        from trainscope.web.service import RunError
+        from trainscope.services.runs import RunError
 
         try:
             self.runs.resume(run.id)

@@ -12,15 +12,15 @@ from pathlib import Path
 from typing import Any
 
 from trainscope.config import Settings
-from trainscope.engine.checkpoint_files import has_checkpoint
+from trainscope.data_layout import has_checkpoint
 from trainscope.jobs.executor import Executor
 from trainscope.jobs.job import Job
-from trainscope.pipeline import Pipeline
 from trainscope.schemas.options import TrainingOptions
 from trainscope.schemas.spec import EXTERNAL_KIND, RunSpec
+from trainscope.services.admission import RateLimiter
+from trainscope.services.external import ExternalRuns, is_external
+from trainscope.services.pipeline import Pipeline
 from trainscope.store import RunRecord, Store
-from trainscope.web.external import ExternalRuns, is_external
-from trainscope.web.limits import RateLimiter
 
 ACTIVE = ("queued", "running")
 RESUMABLE = ("stopped", "interrupted", "failed")

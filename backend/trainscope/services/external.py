@@ -19,7 +19,6 @@ import logging
 import threading
 import time
 
-from trainscope.pipeline import Pipeline
 from trainscope.schemas.events import Event, Status
 from trainscope.schemas.external import (
     ExternalRunCreate,
@@ -30,6 +29,7 @@ from trainscope.schemas.external import (
     external_spec,
 )
 from trainscope.schemas.spec import EXTERNAL_KIND
+from trainscope.services.pipeline import Pipeline
 from trainscope.store import FINAL_STATUSES, RunRecord, Store
 
 log = logging.getLogger("trainscope.external")
