@@ -43,7 +43,7 @@ def test_every_example_is_a_valid_spec(example: Path) -> None:
 
 @pytest.mark.parametrize("example", SWEEPS, ids=lambda p: p.name)
 def test_every_sweep_example_is_a_valid_sweep_whose_trials_are_valid_specs(example: Path) -> None:
-    from trainscope.services.runs import merge_overrides
+    from trainscope.schemas.overrides import merge_overrides
     from trainscope.sweeps.spec import SweepSpec, check_trials
 
     sweep = SweepSpec.model_validate_json(example.read_text(encoding="utf-8"))

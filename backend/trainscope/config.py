@@ -8,6 +8,8 @@ from typing import Literal
 from pydantic import Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from trainscope import data_layout
+
 
 def default_data_dir() -> Path:
     return Path.home() / ".trainscope"
@@ -50,7 +52,7 @@ class Settings(BaseSettings):
         """TRAINSCOPE_DATABASE_URL, or SQLite in the data directory."""
         if self.database_url:
             return self.database_url
-        return f"sqlite:///{(self.data_dir / 'trainscope.db').resolve()}"
+        return f"sqlite:///{(self.data_dir / data_layout.DATABASE_FILE).resolve()}"
 
     def cors_origin_list(self) -> list[str]:
         return [o.strip() for o in self.cors_origins.split(",") if o.strip()]
@@ -65,4 +67,4 @@ class Settings(BaseSettings):
         return None
 
     def run_dir(self, run_id: int) -> Path:
-        return self.data_dir / "runs" / str(run_id)
+        return data_layout.run_dir(self.data_dir, run_id)

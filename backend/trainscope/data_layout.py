@@ -1,12 +1,33 @@
-"""Where a run's checkpoints live, without torch: the server asks whether a run can resume
-(a worker died under it) and must not pay for torch's import to do so."""
+"""Where things live in the data directory, and the file names of a run's directory.
+
+One torch-free module for the engine (which writes the files), the workers (which say whether a
+run can resume) and the server (which creates, resumes and deletes run directories, and takes
+uploads): the server must not import the engine, nor pay for torch's import, to know them.
+
+    <data_dir>/trainscope.db        the SQLite database (unless TRAINSCOPE_DATABASE_URL)
+    <data_dir>/runs/<id>/           one run: checkpoint.pt, checkpoint.prev.pt, model.pt
+    <data_dir>/uploads/<hash>.npz   datasets uploaded with POST /api/datasets (or .csv)
+"""
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
+
+DATABASE_FILE = "trainscope.db"
+RUNS = "runs"
+UPLOADS = "uploads"
+# What a run's `dataset.path` must look like when it names an upload (routes_datasets.py).
+UPLOAD_PATH = re.compile(r"uploads/[0-9a-f]{32}\.(npz|csv)")
 
 CHECKPOINT_NAME = "checkpoint.pt"
 PREVIOUS_NAME = "checkpoint.prev.pt"  # the one before, kept for a resume that needs it
+MODEL_NAME = "model.pt"  # the trained network's weights, written at the end
+
+
+def run_dir(data_dir: Path, run_id: int) -> Path:
+    """The directory of run `run_id`'s files."""
+    return data_dir / RUNS / str(run_id)
 
 
 def has_checkpoint(run_dir: Path) -> bool:

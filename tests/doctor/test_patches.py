@@ -12,8 +12,8 @@ from tests.doctor.labelled import labelled_cases
 from tests.support import spec_json
 from trainscope.doctor import Finding, diagnose
 from trainscope.schemas.options import TrainingOptions
+from trainscope.schemas.overrides import merge_overrides
 from trainscope.schemas.spec import RunSpec
-from trainscope.services.runs import merge_overrides
 
 
 def parent_spec(options: TrainingOptions) -> dict[str, Any]:

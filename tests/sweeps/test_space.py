@@ -8,7 +8,7 @@ from typing import Any
 import pytest
 from pydantic import ValidationError
 
-from trainscope.services.runs import merge_overrides
+from trainscope.schemas.overrides import merge_overrides
 from trainscope.sweeps.spec import SweepSpec, TrialRejected, check_trials
 
 BASE: dict[str, Any] = {"dataset": {"name": "spirals"}, "options": {"max_epochs": 2}}

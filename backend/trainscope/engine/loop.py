@@ -14,7 +14,7 @@ from typing import Any
 
 import torch
 
-from trainscope.data_layout import has_checkpoint
+from trainscope.data_layout import MODEL_NAME, has_checkpoint
 from trainscope.engine.checkpoint import CHECKPOINT_NAME, choose_checkpoint, save_checkpoint
 from trainscope.engine.datasets import DatasetSplits, load_dataset
 from trainscope.engine.device import EngineError, describe_device, pick_device
@@ -332,7 +332,7 @@ def _train(
     if plan.test:
         _finish(model, tensors["test"], task, key, class_names, recorder, iteration, epoch, emit)
     if run_dir is not None:
-        save_checkpoint({"model": model.state_dict()}, run_dir / "model.pt")
+        save_checkpoint({"model": model.state_dict()}, run_dir / MODEL_NAME)
     status = Status("completed", finish_reason=finish_reason, iteration=iteration)
     emit(status)
     return status

@@ -29,6 +29,7 @@ from trainscope.schemas.external import (
     external_spec,
 )
 from trainscope.schemas.spec import EXTERNAL_KIND
+from trainscope.services.errors import ExternalRunError
 from trainscope.services.pipeline import Pipeline
 from trainscope.store import FINAL_STATUSES, RunRecord, Store
 
@@ -44,15 +45,6 @@ SILENT_MESSAGE = (
 
 def is_external(run: RunRecord) -> bool:
     return run.spec.get("kind") == EXTERNAL_KIND
-
-
-class ExternalRunError(Exception):
-    """Carries the HTTP status the route answers with (404, 409)."""
-
-    def __init__(self, status_code: int, message: str) -> None:
-        super().__init__(message)
-        self.status_code = status_code
-        self.message = message
 
 
 class ExternalRuns:

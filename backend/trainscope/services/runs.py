@@ -1,11 +1,11 @@
-"""What the run routes do, apart from HTTP: create, restart, resume, stop, delete.
+"""The runs service: what the run routes do, apart from HTTP: create (within the admission
+limits), restart, repeat, resume, stop, delete.
 
 Plain synchronous code (routes that touch the database are plain `def`, run in the threadpool).
 """
 
 from __future__ import annotations
 
-import re
 import shutil
 import time
 from pathlib import Path
@@ -15,101 +15,16 @@ from trainscope.config import Settings
 from trainscope.data_layout import has_checkpoint
 from trainscope.jobs.executor import Executor
 from trainscope.jobs.job import Job
-from trainscope.schemas.options import TrainingOptions
-from trainscope.schemas.spec import EXTERNAL_KIND, RunSpec
-from trainscope.services.admission import RateLimiter
+from trainscope.schemas.overrides import merge_overrides
+from trainscope.schemas.spec import RunSpec
+from trainscope.services.admission import Admission
+from trainscope.services.errors import RunConflict, RunNotFound
 from trainscope.services.external import ExternalRuns, is_external
 from trainscope.services.pipeline import Pipeline
 from trainscope.store import RunRecord, Store
 
 ACTIVE = ("queued", "running")
 RESUMABLE = ("stopped", "interrupted", "failed")
-
-
-class RunError(Exception):
-    """A request that cannot be done as asked; carries its HTTP status."""
-
-    status_code = 400
-
-    def __init__(self, message: str) -> None:
-        super().__init__(message)
-        self.message = message
-
-
-class RunNotFound(RunError):
-    status_code = 404
-
-
-class RunConflict(RunError):
-    status_code = 409
-
-
-class SpecRejected(RunError):
-    """A spec (or upload) that validates but this server will not run: a 422 naming the field,
-    shaped like a validation error so the dashboard shows it at that field."""
-
-    status_code = 422
-
-    def __init__(self, loc: tuple[str, ...], message: str) -> None:
-        super().__init__(f"{'.'.join(loc)}: {message}")
-        self.loc = loc
-        self.msg = message
-
-
-class TooManyRuns(RunError):
-    status_code = 429
-
-    def __init__(self, message: str, retry_after_s: float) -> None:
-        super().__init__(message)
-        self.retry_after_s = retry_after_s
-
-
-UPLOADS = "uploads"
-# What a run's `dataset.path` must look like when it names an upload (routes_datasets.py).
-UPLOAD_PATH = re.compile(r"uploads/[0-9a-f]{32}\.(npz|csv)")
-
-
-def _matlab_to_snake() -> dict[str, str]:
-    out: dict[str, str] = {}
-    for name, field in TrainingOptions.model_fields.items():
-        alias = field.validation_alias
-        for choice in getattr(alias, "choices", []):
-            if isinstance(choice, str):
-                out[choice] = name
-    return out
-
-
-MATLAB_TO_SNAKE = _matlab_to_snake()
-
-
-def merge_overrides(spec: dict[str, Any], overrides: dict[str, Any]) -> dict[str, Any]:
-    """The parent's spec with a restart's overrides applied.
-
-    `options` and `dataset` are merged key by key (MATLAB names mapped to ours so a parent's
-    `initial_learn_rate` and an override's `InitialLearnRate` do not both survive); `model`,
-    `name`, `tags` and `group` are replaced. Switching solver without naming a learn rate takes
-    the new solver's default where the parent had its old solver's default.
-    """
-    merged = {k: v for k, v in spec.items()}
-    for key, value in overrides.items():
-        if key == "options" and isinstance(value, dict):
-            opts = dict(spec.get("options", {}))
-            new = {MATLAB_TO_SNAKE.get(k, k): v for k, v in value.items()}
-            if "solver" in new and new["solver"] != opts.get("solver"):
-                old = TrainingOptions(solver=opts.get("solver", "sgdm"))
-                for derived in ("initial_learn_rate", "squared_gradient_decay_factor"):
-                    if derived not in new and opts.get(derived) == getattr(old, derived):
-                        opts.pop(derived, None)
-            opts.update(new)
-            merged["options"] = opts
-        elif key == "dataset" and isinstance(value, dict):
-            base = dict(spec.get("dataset", {}))
-            if "name" in value and value["name"] != base.get("name"):
-                base = {}  # another dataset: its own parameters, not the old one's
-            merged["dataset"] = {**base, **value}
-        else:
-            merged[key] = value
-    return merged
 
 
 class RunService:
@@ -120,8 +35,8 @@ class RunService:
         self.store = store
         self.executor = executor
         self.pipeline = pipeline
-        self.rate = RateLimiter(settings.runs_per_minute)
-        # Runs logged by scripts through the SDK: no executor involved (web/external.py).
+        self.admission = Admission(settings, store)
+        # Runs logged by scripts through the SDK: no executor involved (services/external.py).
         self.external = ExternalRuns(store, pipeline)
 
     def get(self, run_id: int) -> RunRecord:
@@ -142,68 +57,6 @@ class RunService:
             )
         return run
 
-    def admit(self, spec: RunSpec, client: str | None, count: int = 1) -> None:
-        """The server's limits on starting a run (docs/security.md): the queue's length, the
-        client's rate, the work a spec asks for, the files it may read. `count`: runs this
-        request starts at once (a repeat): the queue must hold them all, and they count as
-        one request against the client's rate."""
-        s = self.settings
-        queued = len(self.store.list_runs(status=["queued"], limit=s.max_queued_runs + 1))
-        if queued + count > s.max_queued_runs:
-            raise TooManyRuns(
-                f"{queued} runs are already waiting for a worker (this server's limit, "
-                "TRAINSCOPE_MAX_QUEUED_RUNS); stop some or wait for them to start",
-                retry_after_s=30,
-            )
-        self.check_spec(spec)
-        if client is not None:
-            self.take_rate(client)
-
-    def take_rate(self, client: str) -> None:
-        """Count one request that starts runs against the client's per-minute limit."""
-        s = self.settings
-        wait = self.rate.take(client)
-        if wait is not None:
-            raise TooManyRuns(
-                f"more than {s.runs_per_minute} runs started in a minute from {client} "
-                f"(TRAINSCOPE_RUNS_PER_MINUTE); try again in {wait:.0f} s",
-                retry_after_s=wait,
-            )
-
-    def check_spec(self, spec: RunSpec) -> None:
-        """The limits on what one spec may ask: the work (max_epochs × samples) and the files
-        it may read. SpecRejected (a 422 naming the field) when it asks too much."""
-        s = self.settings
-        if spec.kind == EXTERNAL_KIND or spec.dataset is None:
-            raise SpecRejected(
-                ("kind",),
-                "an external run is logged by its own script, not trained here: create it "
-                "with trainscope.init() (POST /api/runs/external), see docs/sdk.md",
-            )
-        samples = spec.dataset.train_samples()
-        work = spec.options.max_epochs * samples if samples else 0
-        if work > s.max_epoch_samples:
-            raise SpecRejected(
-                ("options", "max_epochs"),
-                f"{spec.options.max_epochs:,} epochs × ~{samples:,} training samples = "
-                f"{work:.3g} sample passes, more than this server allows "
-                f"({s.max_epoch_samples:.3g}, TRAINSCOPE_MAX_EPOCH_SAMPLES); lower max_epochs "
-                "or dataset.max_train_samples",
-            )
-        path = getattr(spec.dataset, "path", None)
-        uploaded = (
-            isinstance(path, str)
-            and UPLOAD_PATH.fullmatch(path) is not None
-            and (s.data_dir / path).is_file()
-        )
-        if spec.dataset.name == "file" and not s.allow_local_files and not uploaded:
-            raise SpecRejected(
-                ("dataset", "path"),
-                "this server reads only uploaded datasets: upload the file with "
-                "POST /api/datasets?filename=NAME (trainscope submit does it for you) and "
-                "use the path it answers, like uploads/<hash>.npz",
-            )
-
     def create(
         self,
         spec: RunSpec,
@@ -215,7 +68,7 @@ class RunService:
         """Record and queue a run. `sweep`: (sweep id, trial) for a sweep's trial; `admitted`:
         the caller has already checked the limits (a repeat, for all its runs at once)."""
         if not admitted:
-            self.admit(spec, client)
+            self.admission.admit(spec, client)
         run = self.store.create_run(
             spec.model_dump(mode="json"),
             name=spec.name,
@@ -265,7 +118,7 @@ class RunService:
         parent = self.get_trainable(run_id, "repeated")
         group = parent.group or f"repeats-{parent.id}"
         spec = RunSpec.model_validate({**parent.spec, "group": group})
-        self.admit(spec, client, count=count)
+        self.admission.admit(spec, client, count=count)
         if parent.group is None:
             updated = self.store.update_run(
                 parent.id, group=group, spec={**parent.spec, "group": group}

@@ -22,19 +22,17 @@ import logging
 import threading
 import time
 from collections import Counter
-from typing import TYPE_CHECKING
 
 from pydantic import ValidationError
 
 from trainscope.schemas.events import Event, Started, Status
+from trainscope.services.errors import RunConflict, RunError, RunNotFound, SpecRejected
+from trainscope.services.runs import RunService
 from trainscope.store import FINAL_STATUSES, RunRecord, Store
 from trainscope.store.sweeps import SweepRecord
 from trainscope.sweeps.early_stop import Series, median_stop
 from trainscope.sweeps.spec import EARLY_STOPPED_TAG, SweepSpec, TrialRejected, check_trials
 from trainscope.sweeps.spec import trial_spec as make_trial_spec
-
-if TYPE_CHECKING:
-    from trainscope.services.runs import RunService
 
 log = logging.getLogger("trainscope.sweeps")
 
@@ -84,20 +82,18 @@ class SweepScheduler:
         """Validate every trial, record the sweep, start its first trials. The request counts
         once against the client's per-minute rate, however many trials it has: the trials are
         started by the scheduler, a few at a time, not by the client."""
-        from trainscope.services.runs import SpecRejected, merge_overrides
-
         try:
-            specs = check_trials(spec, merge_overrides)
+            specs = check_trials(spec)
         except TrialRejected as exc:
             raise SpecRejected(exc.loc, exc.message) from None
         for index, trial in enumerate(specs):
             try:
-                self.runs.check_spec(trial)
+                self.runs.admission.check_spec(trial)
             except SpecRejected as exc:
                 loc = ("base", *exc.loc)
                 raise SpecRejected(loc, f"trial {index}: {exc.msg}") from None
         if client is not None:
-            self.runs.take_rate(client)
+            self.runs.admission.take_rate(client)
         sweep = self.store.create_sweep(name=spec.name, spec=spec.stored(), trials=spec.proposals())
         with self._lock:
             self._specs[sweep.id] = spec
@@ -106,8 +102,6 @@ class SweepScheduler:
 
     def stop(self, sweep_id: int, wait_s: float) -> SweepRecord:
         """Propose no more trials and stop the sweep's queued and running ones."""
-        from trainscope.services.runs import RunConflict, RunNotFound
-
         with self._lock:
             sweep = self.store.get_sweep(sweep_id)
             if sweep is None:
@@ -199,14 +193,12 @@ class SweepScheduler:
     def _launch(self, sweep: SweepRecord) -> None:
         """Make the sweep's next trial a run and queue it. A trial this server will no longer
         run (its limits changed since the sweep was made) becomes a failed run saying why."""
-        from trainscope.services.runs import RunError, merge_overrides
-
         index = sweep.next_trial
         spec = self._spec(sweep)
         params = sweep.trials[index]
         try:
-            run_spec = make_trial_spec(spec, params, group=sweep.group, merge=merge_overrides)
-            self.runs.check_spec(run_spec)
+            run_spec = make_trial_spec(spec, params, group=sweep.group)
+            self.runs.admission.check_spec(run_spec)
         except (ValidationError, RunError) as exc:
             reason = f"this trial cannot run here: {exc}"
             failed = self.store.create_run(
@@ -223,8 +215,6 @@ class SweepScheduler:
         self.runs.create(run_spec, sweep=(sweep.id, index), admitted=True)
 
     def _resume(self, run: RunRecord) -> bool:
-        from trainscope.services.runs import RunError
-
         try:
             self.runs.resume(run.id)
         except RunError as exc:

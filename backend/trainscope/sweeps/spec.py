@@ -7,11 +7,13 @@ once, not a failed run twenty minutes later.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
 from trainscope.schemas.errors import format_validation_error
+from trainscope.schemas.overrides import merge_overrides
 from trainscope.schemas.spec import RunSpec
 from trainscope.sweeps.space import (
     MAX_TRIALS,
@@ -27,6 +29,9 @@ from trainscope.sweeps.space import (
 Goal = Literal["minimize", "maximize"]
 EARLY_STOPPED_TAG = "early-stopped"
 SWEEP_TAG = "sweep"
+# How a trial's values are applied to the base spec: a restart's merge (MATLAB names mapped, a
+# switched solver's default learn rate), schemas.overrides.merge_overrides.
+Merge = Callable[[dict[str, Any], dict[str, Any]], dict[str, Any]]
 
 
 class EarlyStopSpec(BaseModel):
@@ -154,11 +159,15 @@ def _short(value: Any) -> str:
 
 
 def trial_spec(
-    sweep: SweepSpec, params: dict[str, Any], *, group: str | None, merge: Any
+    sweep: SweepSpec,
+    params: dict[str, Any],
+    *,
+    group: str | None,
+    merge: Merge = merge_overrides,
 ) -> RunSpec:
-    """The RunSpec of one trial: the base with the trial's values merged in (`merge` is
-    web.service.merge_overrides: MATLAB names mapped, a switched solver's default learn rate);
-    raises pydantic's ValidationError when the combination is not a valid run."""
+    """The RunSpec of one trial: the base with the trial's values merged in as a restart's
+    overrides would be; raises pydantic's ValidationError when the combination is not a valid
+    run."""
     base = sweep.base.model_dump(mode="json")
     merged = merge(base, to_overrides(params))
     merged["name"] = trial_name(sweep.name or sweep.base.name, params)
@@ -176,7 +185,7 @@ class TrialRejected(ValueError):
         self.message = message
 
 
-def check_trials(sweep: SweepSpec, merge: Any) -> list[RunSpec]:
+def check_trials(sweep: SweepSpec, merge: Merge = merge_overrides) -> list[RunSpec]:
     """Every trial's RunSpec, or TrialRejected for the first that is not valid."""
     out: list[RunSpec] = []
     for index, params in enumerate(sweep.proposals()):

@@ -16,7 +16,7 @@ from trainscope.schemas.datasets import DATASET_NAMES
 from trainscope.schemas.errors import format_error_list
 from trainscope.schemas.layers import LAYER_TYPES
 from trainscope.schemas.spec import RunSpec
-from trainscope.services.runs import RunError, SpecRejected, TooManyRuns
+from trainscope.services.errors import RunError, SpecRejected, TooManyRuns
 
 TAGS = (*DATASET_NAMES, *LAYER_TYPES)
 

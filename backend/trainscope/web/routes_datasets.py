@@ -18,7 +18,8 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Query, Request, status
 from starlette.concurrency import run_in_threadpool
 
-from trainscope.services.runs import UPLOAD_PATH, UPLOADS, SpecRejected
+from trainscope.data_layout import UPLOAD_PATH, UPLOADS
+from trainscope.services.errors import SpecRejected
 from trainscope.web.errors import error_responses
 from trainscope.web.state import StateDep
 

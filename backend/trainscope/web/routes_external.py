@@ -9,10 +9,12 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Body, HTTPException, Request, status
 from fastapi.exceptions import RequestValidationError
 from pydantic import ValidationError
+from sqlalchemy.exc import OperationalError
 from starlette.concurrency import run_in_threadpool
 
 from trainscope.schemas.external import ExternalRunCreate, FinishBody, PointBatch, PointsAnswer
-from trainscope.services.external import ExternalRunError
+from trainscope.services.errors import ExternalRunError
+from trainscope.services.pipeline import describe_store_error
 from trainscope.web.errors import error_responses
 from trainscope.web.routes_runs import RunId
 from trainscope.web.state import RunsDep
@@ -49,10 +51,6 @@ UNAVAILABLE: dict[int | str, dict[str, Any]] = {
 def _http_error(exc: Exception) -> Exception:
     """The HTTP error for what the service raised: its own (404, 409), or the store's refusal
     as a 503 with Retry-After (the SDK waits and sends the same batch again)."""
-    from sqlalchemy.exc import OperationalError
-
-    from trainscope.services.pipeline import describe_store_error
-
     if isinstance(exc, ExternalRunError):
         return HTTPException(exc.status_code, exc.message)
     if isinstance(exc, OperationalError):
@@ -75,7 +73,7 @@ def create_external_run(
     """The run starts `running` with `spec.kind` "external", no dataset or model, `spec.config`
     as given and the training options the config names mirrored into `spec.options`. Counts
     against the client's runs per minute. Restart, resume and repeat refuse it (409)."""
-    runs.take_rate(request.client.host if request.client else "unknown")
+    runs.admission.take_rate(request.client.host if request.client else "unknown")
     return runs.external.create(body).to_json()
 
 

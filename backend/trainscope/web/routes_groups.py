@@ -8,7 +8,7 @@ from typing import Annotated, Any, Literal
 from fastapi import APIRouter, Path, Query
 from pydantic import BaseModel, Field
 
-from trainscope.services.runs import RunNotFound
+from trainscope.services.errors import RunNotFound
 from trainscope.store import RunRecord, Store
 from trainscope.sweeps.bands import Curve, bands, verdict
 from trainscope.web.errors import error_responses

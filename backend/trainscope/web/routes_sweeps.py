@@ -1,5 +1,6 @@
 """REST for sweeps (issue 8): create, list, one with its trials and best so far, stop. Plain
-`def` routes: they touch the database. The scheduler (sweeps/scheduler.py) starts the trials."""
+`def` routes: they touch the database. The scheduler (services/sweep_scheduler.py) starts the
+trials."""
 
 from __future__ import annotations
 
@@ -7,7 +8,7 @@ from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Body, Path, Query, Request, status
 
-from trainscope.services.runs import RunNotFound
+from trainscope.services.errors import RunNotFound
 from trainscope.sweeps.responses import SweepBody, SweepSummary, body, summary
 from trainscope.sweeps.spec import SweepSpec
 from trainscope.web.errors import error_responses
