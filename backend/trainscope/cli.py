@@ -15,7 +15,7 @@ from pathlib import Path
 from types import FrameType
 from typing import TYPE_CHECKING, Any, TextIO
 
-from trainscope import __version__
+from trainscope.version import __version__
 
 if TYPE_CHECKING:
     from trainscope.schemas.events import Event, Started

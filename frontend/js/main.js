@@ -12,7 +12,8 @@ import { mountSweeps } from "./views/sweeps.js";
 import { initTheme } from "./state.js";
 import { h } from "./format.js";
 
-window.trainscope = { version: "0.1.0", frameTimes: [] };
+// The version is the server's (GET /api/health): written once, in backend/trainscope/version.py.
+window.trainscope = { frameTimes: [] };
 
 let main;
 let cleanup = null;

@@ -17,6 +17,7 @@ from pathlib import Path
 from typing import Any, Protocol
 
 from trainscope.sdk.columns import Problems, Row, dense, json_column, to_columns
+from trainscope.version import __version__
 
 # A request carries at most this many points (~120 bytes each as JSON): far under the server's
 # default 1 MB body limit. A server with a smaller limit answers 413 and the batch is halved.
@@ -63,8 +64,6 @@ class Sink(Protocol):
 
 
 def client_info() -> dict[str, str | int | float | None]:
-    from trainscope import __version__
-
     return {
         "host": socket.gethostname(),
         "pid": os.getpid(),

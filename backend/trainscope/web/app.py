@@ -14,7 +14,6 @@ from contextlib import asynccontextmanager
 from fastapi import FastAPI
 from fastapi.middleware.cors import CORSMiddleware
 
-from trainscope import __version__
 from trainscope.config import Settings
 from trainscope.jobs.executor import Executor
 from trainscope.live.hub import Hub
@@ -23,6 +22,7 @@ from trainscope.services.pipeline import Pipeline
 from trainscope.services.runs import RunService
 from trainscope.services.sweep_scheduler import SweepScheduler
 from trainscope.store import Store
+from trainscope.version import __version__
 from trainscope.web import (
     routes_datasets,
     routes_external,

@@ -6,12 +6,12 @@ from typing import Any
 
 from fastapi import APIRouter
 
-from trainscope import __version__
 from trainscope.schemas.datasets import dataset_catalog
 from trainscope.schemas.layers import LAYER_TYPES
 from trainscope.schemas.model import MODEL_PRESETS
 from trainscope.schemas.options import SCHEDULES, SOLVERS
 from trainscope.schemas.spec import RUN_KINDS, run_spec_schema
+from trainscope.version import __version__
 from trainscope.web.state import StateDep
 
 router = APIRouter(prefix="/api", tags=["meta"])
