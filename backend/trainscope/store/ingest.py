@@ -22,7 +22,7 @@ from trainscope.schemas.events import (
     Started,
     Status,
 )
-from trainscope.store import findings as results
+from trainscope.store import artefacts as artefact_rows
 from trainscope.store.arrays import PointArrays
 from trainscope.store.jsonsafe import db_dumps
 from trainscope.store.points import RunCursor, append_points, progress_update
@@ -72,7 +72,7 @@ def apply_events(
         if run_id not in cursors:
             continue
         if isinstance(event, Artefact):
-            results.put_artefact(conn, run_id, event.name, event.data, now)
+            artefact_rows.put_artefact(conn, run_id, event.name, event.data, now)
         elif isinstance(event, Started):
             conn.execute(_MARK_STARTED, {"target_id": run_id, "now": now})
             changes.setdefault(run_id, {}).update(_started(event))

@@ -17,7 +17,8 @@ from typing import Any
 from sqlalchemy import Engine, select, update
 
 from trainscope.schemas.events import Event
-from trainscope.store import findings as results
+from trainscope.store import artefacts as artefact_rows
+from trainscope.store import findings as finding_rows
 from trainscope.store.database import lock_schema, make_engine, reader_engine, writer_engine
 from trainscope.store.downsample import select_rows
 from trainscope.store.ingest import apply_events
@@ -269,20 +270,20 @@ class Store:
 
     def put_artefact(self, run_id: int, name: str, data: dict[str, Any]) -> None:
         with self._write_lock, self._writer.begin() as conn:
-            results.put_artefact(conn, run_id, name, data, time.time())
+            artefact_rows.put_artefact(conn, run_id, name, data, time.time())
 
     def get_artefacts(self, run_id: int) -> dict[str, Any]:
         """name → data, JSON-safe (non-finite floats as "NaN"/"Infinity"/"-Infinity")."""
         with self._reader.connect() as conn:
-            return results.get_artefacts(conn, run_id)
+            return artefact_rows.get_artefacts(conn, run_id)
 
     def put_findings(self, run_id: int, findings: list[dict[str, Any]]) -> None:
         """Replace the run's findings. Each: code, severity, message, and optionally iteration,
         evidence (dict), patch (dict of option changes), created_at."""
         with self._write_lock, self._writer.begin() as conn:
-            results.put_findings(conn, run_id, findings, time.time())
+            finding_rows.put_findings(conn, run_id, findings, time.time())
 
     def get_findings(self, run_id: int) -> list[dict[str, Any]]:
         """In the order they were put, each with its id; JSON-safe like `get_artefacts`."""
         with self._reader.connect() as conn:
-            return results.get_findings(conn, run_id)
+            return finding_rows.get_findings(conn, run_id)
