@@ -1,4 +1,10 @@
-"""DESIGN §2's import rules, enforced: the engine stays pure, the server never imports torch."""
+"""DESIGN §2's import rules, enforced: which package may import which, the engine stays pure,
+the server never imports torch.
+
+Every module of the package is parsed with `ast`, and every import in it counts: at the top,
+inside functions, under `if TYPE_CHECKING:`. An import inside a function is still a dependency;
+it only hides a cycle, so it obeys the same table.
+"""
 
 from __future__ import annotations
 
@@ -10,17 +16,56 @@ from pathlib import Path
 import trainscope
 
 PACKAGE = Path(trainscope.__file__).parent
+
+# The allowed directions between trainscope's parts: each part (a subpackage, or a top-level
+# module; "trainscope" is the package's own __init__) → the parts it may import. A part may
+# always import itself. From the bottom layer up (docs/development.md, "Layers"):
+ALLOWED: dict[str, set[str]] = {
+    # Base: plain data and names, imported by everyone.
+    "version": set(),
+    "data_layout": set(),
+    "schemas": set(),
+    "config": {"data_layout"},
+    # Domain: each knows the schemas only (and where files live).
+    "engine": {"schemas", "data_layout"},
+    "store": {"schemas"},
+    "live": set(),
+    "doctor": {"schemas"},
+    # Built on the domain: processes that run the engine; sweep logic over stored records.
+    "jobs": {"schemas", "data_layout", "engine"},
+    "sweeps": {"schemas", "store"},
+    # The server's long-lived services compose the layers below; web calls them.
+    "services": {"schemas", "data_layout", "config", "store", "live", "jobs", "doctor", "sweeps"},
+    # Front doors.
+    "web": {
+        "version",
+        "schemas",
+        "data_layout",
+        "config",
+        "store",
+        "live",
+        "jobs",
+        "sweeps",
+        "services",
+    },
+    "client": set(),
+    "sdk": {"version", "schemas", "store"},
+    "cli": {"version", "schemas", "config", "engine", "doctor", "web", "client"},
+    "trainscope": {"version", "sdk"},
+}
 # Packages that run in the server process (or must stay importable without torch). numpy is
 # allowed there (the store's columnar chunks); torch and scikit-learn belong to workers.
 SERVER_SIDE = [
+    "version",
+    "data_layout",
     "schemas",
     "config",
     "cli",
     "client",
     "web",
+    "services",
     "store",
     "live",
-    "services",
     "jobs",
     "doctor",
     "sweeps",
@@ -29,18 +74,8 @@ SERVER_SIDE = [
 # dependencies). The server imports everything else in the packages above, and must get no
 # torch through them.
 WORKER_SIDE = {"trainscope.jobs.dataset_cache"}
-# What the engine may never reach: it knows only emit() and should_stop().
-ENGINE_FORBIDDEN = [
-    "trainscope.web",
-    "trainscope.store",
-    "trainscope.jobs",
-    "trainscope.services",
-    "trainscope.live",
-    "trainscope.cli",
-    "fastapi",
-    "starlette",
-    "sqlalchemy",
-]
+# Libraries the engine may never reach: it knows only emit() and should_stop().
+ENGINE_FORBIDDEN = ["fastapi", "starlette", "sqlalchemy"]
 
 
 def modules_under(name: str) -> list[Path]:
@@ -51,14 +86,8 @@ def modules_under(name: str) -> list[Path]:
     return [file] if file.exists() else []
 
 
-def imports_of(path: Path) -> set[str]:
-    names: set[str] = set()
-    for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
-        if isinstance(node, ast.Import):
-            names.update(a.name for a in node.names)
-        elif isinstance(node, ast.ImportFrom) and node.module and node.level == 0:
-            names.add(node.module)
-    return names
+def all_modules() -> list[Path]:
+    return sorted(PACKAGE.rglob("*.py"))
 
 
 def module_name(path: Path) -> str:
@@ -69,13 +98,98 @@ def module_name(path: Path) -> str:
     return ".".join(parts)
 
 
+def imports_in(path: Path, source: str | None = None) -> list[tuple[str, int]]:
+    """Every module `path` imports (`source`: its text, when not read from disk), absolute,
+    with its line: `from a import b` counts as `a.b` (b may be a submodule); relative imports
+    are resolved against `path`'s package."""
+    text = path.read_text(encoding="utf-8") if source is None else source
+    found: list[tuple[str, int]] = []
+    package = module_name(path).split(".")
+    if path.name != "__init__.py":
+        package = package[:-1]
+    for node in ast.walk(ast.parse(text)):
+        if isinstance(node, ast.Import):
+            found.extend((a.name, node.lineno) for a in node.names)
+        elif isinstance(node, ast.ImportFrom):
+            if node.level:
+                base = package[: len(package) - node.level + 1]
+                module = ".".join([*base, *([node.module] if node.module else [])])
+            else:
+                module = node.module or ""
+            found.extend((f"{module}.{a.name}", node.lineno) for a in node.names)
+    return found
+
+
+def part_of(module: str) -> str | None:
+    """The part of trainscope `module` belongs to; None for another library."""
+    names = module.split(".")
+    if names[0] != "trainscope":
+        return None
+    if len(names) == 1:
+        return "trainscope"
+    head = names[1]
+    if (PACKAGE / head).is_dir() or (PACKAGE / f"{head}.py").exists():
+        return head
+    return "trainscope"  # a name defined in the package's __init__ (`from trainscope import x`)
+
+
+def libraries_of(path: Path) -> set[str]:
+    return {m.split(".")[0] for m, _ in imports_in(path)}
+
+
+def test_every_part_of_the_package_is_in_the_table() -> None:
+    parts = {part_of(module_name(p)) for p in all_modules()}
+    assert parts == set(ALLOWED), "add the new part to ALLOWED (and docs/development.md)"
+
+
+def test_the_table_has_layers_no_cycles() -> None:
+    """A part never reaches, through others, a part that imports it back."""
+    for start in ALLOWED:
+        seen: set[str] = set()
+        todo = list(ALLOWED[start])
+        while todo:
+            part = todo.pop()
+            assert part != start, f"{start} reaches itself through the table"
+            if part not in seen:
+                seen.add(part)
+                todo.extend(ALLOWED[part])
+
+
+def test_every_import_goes_in_an_allowed_direction() -> None:
+    offenders = []
+    for path in all_modules():
+        name = module_name(path)
+        mine = part_of(name)
+        assert mine is not None
+        for target, line in imports_in(path):
+            theirs = part_of(target)
+            if theirs is None or theirs == mine or theirs in ALLOWED[mine]:
+                continue
+            rel = path.relative_to(PACKAGE)
+            offenders.append(f"{rel}:{line} imports {target} ({mine} → {theirs})")
+    assert offenders == [], "imports against ALLOWED:\n" + "\n".join(offenders)
+
+
+def test_the_check_sees_imports_inside_functions_and_relative_ones() -> None:
+    source = (
+        "from __future__ import annotations\n"
+        "from typing import TYPE_CHECKING\n"
+        "if TYPE_CHECKING:\n    from trainscope.web.app import create_app\n"
+        "def later():\n    from trainscope.services import runs\n"
+        "    from ..store import Store\n"
+        "    import numpy\n"
+    )
+    # A module that is not on disk, at its place in the package: the doctor may import none
+    # of these parts.
+    found = imports_in(PACKAGE / "doctor" / "example.py", source)
+    parts = [p for m, _ in found if (p := part_of(m)) is not None]
+    assert parts == ["web", "services", "store"]
+    assert not {"web", "services", "store"} & ALLOWED["doctor"]
+
+
 def test_engine_imports_no_web_store_or_jobs() -> None:
     offenders = {
-        module_name(p): sorted(
-            i
-            for i in imports_of(p)
-            if any(i == f or i.startswith(f + ".") for f in ENGINE_FORBIDDEN)
-        )
+        module_name(p): sorted(libraries_of(p) & set(ENGINE_FORBIDDEN))
         for p in modules_under("engine")
     }
     assert {m: v for m, v in offenders.items() if v} == {}
@@ -84,8 +198,8 @@ def test_engine_imports_no_web_store_or_jobs() -> None:
 def test_schemas_are_pure() -> None:
     heavy = {"torch", "numpy", "sklearn"}
     offenders = {
-        module_name(p): sorted(i for i in imports_of(p) if i.split(".")[0] in heavy)
-        for p in modules_under("schemas")
+        module_name(p): sorted(libraries_of(p) & heavy)
+        for p in [*modules_under("schemas"), *modules_under("data_layout")]
     }
     assert {m: v for m, v in offenders.items() if v} == {}
 
