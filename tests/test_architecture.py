@@ -155,6 +155,21 @@ def test_the_table_has_layers_no_cycles() -> None:
                 todo.extend(ALLOWED[part])
 
 
+def test_the_layout_in_the_docs_is_this_table() -> None:
+    """docs/development.md's layer table says what ALLOWED says, so a newcomer reads the rule
+    the test enforces."""
+    docs = Path(__file__).resolve().parents[1] / "docs" / "development.md"
+    table: dict[str, set[str]] = {}
+    for line in docs.read_text(encoding="utf-8").splitlines():
+        cells = [c.strip() for c in line.strip().strip("|").split(" | ")]
+        if len(cells) != 4 or not cells[1].startswith("`"):
+            continue
+        name = cells[1].strip("`").removesuffix("/").removesuffix(".py")
+        part = "trainscope" if name == "__init__" else name
+        table[part] = set() if cells[3] == "—" else {n.strip() for n in cells[3].split(",")}
+    assert table == ALLOWED
+
+
 def test_every_import_goes_in_an_allowed_direction() -> None:
     offenders = []
     for path in all_modules():
