@@ -20,7 +20,7 @@ from trainscope.services.pipeline import Pipeline
 from trainscope.store import Store, sqlite_url
 from trainscope.store import database as store_database
 
-from .support import point, spec_json, started
+from ..support import point, spec_json, started
 
 LOCKED = "could not store points: database is locked (sqlite3.OperationalError)"
 
