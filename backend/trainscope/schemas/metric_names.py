@@ -79,6 +79,16 @@ class MetricName:
     axis: Literal["iteration", "epoch"] | None = None
 
 
+def split_of(word: str) -> Split | None:
+    """`valid` → `val`: the split a word names, if any."""
+    return _SPLITS.get(word.lower())
+
+
+def words(name: str) -> list[str]:
+    """The lower-case words of a name, split on `/ _ - . space`."""
+    return _words(name)
+
+
 def _words(name: str) -> list[str]:
     return [w for w in _WORDS.split(name.strip().lower()) if w]
 
@@ -91,8 +101,10 @@ def _leaf_at(words: list[str], i: int) -> tuple[str, int] | None:
 
 
 @lru_cache(maxsize=4096)
-def parse_name(raw: str) -> MetricName:
-    """`raw` mapped onto trainscope's names; see the module's docstring for the rules."""
+def parse_name(raw: str, default_split: Split = "train") -> MetricName:
+    """`raw` mapped onto trainscope's names; see the module's docstring for the rules.
+    `default_split`: the split of a leaf that names none (`loss`); a stdout line that starts
+    `Test set:` makes its `Average loss` a test loss."""
     words = _words(raw)
     joined = "_".join(words)
     if joined in AXES:
@@ -123,7 +135,7 @@ def parse_name(raw: str) -> MetricName:
         if split is not None and leaf == "grad_norm":
             return MetricName(raw, raw, False)
         return MetricName(raw, leaf, True)
-    return MetricName(raw, f"{split or 'train'}_{leaf}", True)
+    return MetricName(raw, f"{split or default_split}_{leaf}", True)
 
 
 def canonical(raw: str) -> str:
