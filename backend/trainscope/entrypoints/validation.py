@@ -98,11 +98,9 @@ def _as_type(value: Any, t: str) -> tuple[bool, Any]:
                 return False, value
         return False, value
     if t == "string":
-        if isinstance(value, str):
-            return True, value
-        if isinstance(value, (int, float)) and not isinstance(value, bool):
-            return True, str(value)  # `--arg name=3` for a string option: the script gets "3"
-        return False, value
+        # No number → string coercion: pydantic refuses it too (a function's model is the
+        # final word), and the CLI sends every value as a string anyway.
+        return isinstance(value, str), value
     if t == "array":
         return isinstance(value, list), value
     if t == "object":
