@@ -81,6 +81,8 @@ def _default(action: argparse.Action) -> Any:
     d = action.default
     if d is argparse.SUPPRESS:
         return None
+    if d is None and not action.option_strings and action.nargs == argparse.ZERO_OR_MORE:
+        return []  # what argparse gives a `*` positional that got no value
     # argparse runs a string default through type= (parse_args does, for store actions): the
     # script sees the converted value, so the schema should too.
     convert = action.type

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Mapping
+from decimal import Decimal
 from typing import Any
 
 from trainscope.entrypoints.probe import ArgAction, ScriptProbe
@@ -28,6 +29,9 @@ def _flag(action: ArgAction) -> str:
 
 
 def _text(v: Any) -> str:
+    if v == "--":
+        # argparse drops a `--` from any option's values: no argv can hand it to the script.
+        raise ArgvError("'--' cannot be passed to an argparse script as a value")
     if isinstance(v, bool):
         return str(v)
     if isinstance(v, float):
@@ -35,6 +39,15 @@ def _text(v: Any) -> str:
             return "nan" if v != v else ("inf" if v > 0 else "-inf")
         return repr(v)  # repr round-trips through float() exactly
     return str(v)
+
+
+def _list_text(v: Any) -> str:
+    """A value among several after one flag: argparse takes `-1e-05` there for an option (its
+    negative-number test knows no exponent), so such a float is written out, `-0.00001`."""
+    text = _text(v)
+    if isinstance(v, float) and text.startswith("-") and "e" in text:
+        return format(Decimal(text), "f")  # the same decimal, so float() reads the same value
+    return text
 
 
 def _option(flag: str, value: Any) -> list[str]:
@@ -48,7 +61,7 @@ def _values(action: ArgAction, value: Any) -> list[str]:
     if isinstance(value, list):
         if not value:
             return [flag]  # nargs="*": the bare flag is an empty list
-        texts = [_text(v) for v in value]
+        texts = [_list_text(v) for v in value]
         if len(texts) == 1:
             return _option(flag, value[0])
         return [flag, *texts]
@@ -108,7 +121,9 @@ def build_argv(probe: ScriptProbe, args: Mapping[str, Any]) -> list[str]:
             if dest not in args or args[dest] is None:
                 continue
             value = args[dest]
-            positionals += [_text(v) for v in value] if isinstance(value, list) else [_text(value)]
+            positionals += (
+                [_list_text(v) for v in value] if isinstance(value, list) else [_text(value)]
+            )
             continue
         if dest not in args:
             continue

@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import difflib
 import math
+import re
 from collections.abc import Mapping
 from typing import Any
 
@@ -185,6 +186,14 @@ def _check(
             errors.append(_err(loc, "string_too_short", "is too short", value))
         if "maxLength" in schema and len(value) > schema["maxLength"]:
             errors.append(_err(loc, "string_too_long", "is too long", value))
+        pattern = schema.get("pattern")
+        if isinstance(pattern, str):
+            try:
+                matches = re.search(pattern, value) is not None
+            except re.error:
+                matches = True  # a pattern Python cannot read: the model checks it itself
+            if not matches:
+                errors.append(_err(loc, "string_pattern_mismatch", f"must match {pattern}", value))
     if isinstance(value, list):
         n = len(value)
         low, high = schema.get("minItems"), schema.get("maxItems")
