@@ -73,3 +73,39 @@ def test_the_model_itself_validates_in_the_child(monkeypatch: pytest.MonkeyPatch
         validate_in_child("fnpkg.train_fn:train", {"lr": 0})
     with pytest.raises(TargetError):
         validate_in_child("fnpkg.train_fn:not_a_model", {})
+
+
+def test_schema_validation_follows_refs_and_nested_models() -> None:
+    """pydantic puts an Enum and a nested model behind $ref; both are checked."""
+    import enum
+
+    from pydantic import BaseModel, Field
+
+    class Opt(enum.Enum):
+        sgd = "sgd"
+        adam = "adam"
+
+    class Sched(BaseModel):
+        kind: str = Field("cosine", pattern="^(cosine|step)$")
+        warmup: int = Field(0, ge=0)
+
+    class Cfg(BaseModel):
+        opt: Opt = Opt.sgd
+        sched: Sched = Sched()
+        dims: list[int] = Field(default_factory=lambda: [8], min_length=1)
+
+    schema = Cfg.model_json_schema()
+    ok = validate_args(schema, {"opt": "adam", "sched": {"warmup": "2"}, "dims": [1, 2]})
+    assert ok == {"opt": "adam", "sched": {"kind": "cosine", "warmup": 2}, "dims": [1, 2]}
+    with pytest.raises(ArgsInvalid) as info:
+        validate_args(
+            schema, {"opt": "lbfgs", "sched": {"kind": "linear", "warmup": -1}, "dims": ["x"]}
+        )
+    assert info.value.lines == [
+        "args.opt: must be one of 'sgd', 'adam' (got 'lbfgs')",
+        "args.sched.kind: must match ^(cosine|step)$ (got 'linear')",
+        "args.sched.warmup: must be greater than or equal to 0 (got -1)",
+        "args.dims[0]: must be an integer (got 'x')",
+    ]
+    # What the schema lets through, the model takes too.
+    assert Cfg.model_validate(ok).sched.warmup == 2

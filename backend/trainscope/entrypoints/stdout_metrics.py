@@ -29,6 +29,7 @@ import math
 import re
 from collections.abc import Iterable
 from dataclasses import dataclass, field
+from functools import lru_cache
 
 from trainscope.schemas.metric_names import Split, parse_name, split_of, words
 
@@ -47,6 +48,8 @@ _COUNTED = re.compile(
 )
 # A line headed by a split (`Test set:`, `Validation:`, `Train Epoch: 1`) gives that split to
 # the leaves that name none; a name that merely starts the line (`valid loss 0.5`) does not.
+_DIGIT = re.compile(r"\d")
+_NONFINITE_WORD = re.compile(r"nan|inf", re.IGNORECASE)
 _LEAD_SPLIT = re.compile(r"^\W*([A-Za-z]+)\b[A-Za-z \t]*:")
 # Words before a name that a logger puts there (`INFO loss: 0.3`): not part of the name.
 _NOISE = {"info", "debug", "warning", "warn", "error", "log", "logging", "metrics", "stats"}
@@ -102,6 +105,7 @@ class _Builder:
         return LineMetrics(self.values, self.raw, self.iteration, self.epoch)
 
 
+@lru_cache(maxsize=4096)
 def _metric_name(raw: str, default_split: Split) -> tuple[str, bool] | None:
     raw = raw.strip()
     ws = words(raw)
@@ -129,6 +133,7 @@ def _line_split(line: str) -> Split:
 _LEAF_WORDS = {"loss", "acc", "accuracy", "lr", "rmse", "rate", "norm"}
 
 
+@lru_cache(maxsize=4096)
 def _axis_of(name: str, whole_number: bool) -> str | None:
     """`epoch`, `step`, `global_step` → their axis; `Train Epoch 1`, `end of epoch 3` too,
     with a whole number (`ms/batch 25.3` is a metric, not an iteration)."""
@@ -223,8 +228,8 @@ class StdoutParser:
         if "\r" in text:  # a progress bar redraws itself: the last drawing is what it says
             text = next((t for t in reversed(text.split("\r")) if t.strip()), "")
         text = text.strip()
-        if not text:
-            return None
+        if not _DIGIT.search(text) and not _NONFINITE_WORD.search(text):
+            return None  # most prose: no number, nothing to read (and no regex run over it)
         b = _Builder()
         for pattern in self.patterns:
             m = pattern.search(text)
