@@ -24,6 +24,7 @@ SERVER_SIDE = [
     "jobs",
     "doctor",
     "sweeps",
+    "entrypoints",
 ]
 # Modules inside those packages that run only in worker processes (they may load the engine's
 # dependencies). The server imports everything else in the packages above, and must get no
