@@ -118,10 +118,11 @@ def test_stop_reaches_the_scripts_keyboard_interrupt_handler(tmp_path: Path) -> 
 
 def test_an_attached_script_ends_itself_on_should_stop(tmp_path: Path) -> None:
     how = launch("sdk_train.py", ["--steps", "100000", "--sleep", "0.01"], {})
-    events, took = run(tmp_path, how, stop_after_points=5)
+    events, _ = run(tmp_path, how, stop_after_points=5)
     assert isinstance(events[-1], Status) and events[-1].status == "stopped"
     assert "stop requested: ending" in console(events)
-    assert took < script_runner.ASK_S  # it ended before it had to be interrupted
+    # It ended by itself: no SIGINT reached it.
+    assert not any("KeyboardInterrupt" in line for line in console(events, "stderr"))
 
 
 def test_a_crash_fails_the_run_with_the_traceback(tmp_path: Path) -> None:

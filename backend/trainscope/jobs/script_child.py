@@ -22,7 +22,6 @@ import os
 import runpy
 import signal
 import sys
-from typing import Any
 
 PR_SET_PDEATHSIG = 1
 
@@ -39,21 +38,6 @@ def _warm_up() -> None:
     for module in ("numpy", "torch"):
         with contextlib.suppress(Exception):
             importlib.import_module(module)
-
-
-def _run_function(target: str, args: dict[str, Any]) -> None:
-    module_name, _, func_name = target.partition(":")
-    func = getattr(importlib.import_module(module_name), func_name)
-    params = list(getattr(func, "__annotations__", {}).items())
-    model = next((t for name, t in params if name != "return"), None)
-    if isinstance(model, str):  # `from __future__ import annotations` in the user's module
-        import typing
-
-        model = typing.get_type_hints(func).get(next(n for n, _ in params if n != "return"))
-    if model is not None and hasattr(model, "model_validate"):
-        func(model.model_validate(args))
-    else:
-        func(args)
 
 
 def main() -> int:
@@ -74,7 +58,9 @@ def main() -> int:
     if launch["kind"] == "function":
         sys.argv = [launch["target"]]
         sys.path[0] = launch["cwd"]
-        _run_function(launch["target"], launch["args"])
+        from trainscope.entrypoints.function_run import run  # its model validates the args
+
+        run(launch["target"], launch["args"])
         return 0
     script = launch["target"]
     sys.argv = [script, *launch["argv"]]

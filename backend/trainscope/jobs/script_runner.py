@@ -33,8 +33,8 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import IO, Any, Literal
 
+from trainscope.entrypoints.stdout_metrics import StdoutParser
 from trainscope.jobs.job import Job, ScriptLaunch
-from trainscope.jobs.script_metrics import LineMetrics, StdoutMetrics
 from trainscope.schemas.events import Event, LogLines, Point, Started, Status
 
 LOG_FLUSH_S = 0.05  # console lines reach the browser this often at most
@@ -179,11 +179,11 @@ class _Points:
     def add(
         self, values: dict[str, float], step: int | None, epoch: int | None, wall: float
     ) -> None:
-        if not values:
-            return
         with self._lock:
             if epoch is not None and epoch >= 1:
-                self.epoch = epoch
+                self.epoch = epoch  # `Epoch 3` alone on a line holds for the points after it
+            if not values:
+                return
             # Iterations only go forward: a step that restarts each epoch (a batch index) would
             # fold the curve back on itself.
             forward = step is not None and step > self.iteration
@@ -197,7 +197,7 @@ def _read_stream(
     stream: Literal["stdout", "stderr"],
     console: _Console,
     points: _Points,
-    metrics: StdoutMetrics,
+    metrics: StdoutParser,
 ) -> None:
     progress: str | None = None
     for text, final in _lines(pipe):
@@ -209,9 +209,9 @@ def _read_stream(
         progress = None
         console.add(stream, text)
         if stream == "stdout" and not points.attached:
-            found: LineMetrics | None = metrics.parse(text)
+            found = metrics.parse(text)
             if found is not None:
-                points.add(found.values, found.step, found.epoch, time.time())
+                points.add(found.values, found.iteration, found.epoch, time.time())
     if progress:
         console.add(stream, progress)
 
@@ -283,7 +283,7 @@ def run_script(
     }
     console = _Console(emit)
     points = _Points(emit, first_seq=job.persisted_seq or 0)
-    metrics = StdoutMetrics(launch.metric_patterns)
+    metrics = StdoutParser(launch.metric_patterns)
     state: dict[str, Any] = {}
     emit(
         Started(
