@@ -31,11 +31,24 @@ ALLOWED: dict[str, set[str]] = {
     "store": {"schemas"},
     "live": set(),
     "doctor": {"schemas"},
+    # A user's own code (DESIGN §8): its options' schema, argv, roles, metrics on stdout; the
+    # probes that import user code run in child processes that jobs/ starts.
+    "entrypoints": {"schemas"},
     # Built on the domain: processes that run the engine; sweep logic over stored records.
-    "jobs": {"schemas", "data_layout", "engine"},
+    "jobs": {"schemas", "data_layout", "engine", "entrypoints"},
     "sweeps": {"schemas", "store"},
     # The server's long-lived services compose the layers below; web calls them.
-    "services": {"schemas", "data_layout", "config", "store", "live", "jobs", "doctor", "sweeps"},
+    "services": {
+        "schemas",
+        "data_layout",
+        "config",
+        "store",
+        "live",
+        "jobs",
+        "doctor",
+        "sweeps",
+        "entrypoints",
+    },
     # Front doors.
     "web": {
         "version",
@@ -47,10 +60,21 @@ ALLOWED: dict[str, set[str]] = {
         "jobs",
         "sweeps",
         "services",
+        "entrypoints",
     },
     "client": set(),
     "sdk": {"version", "schemas", "store"},
-    "cli": {"version", "schemas", "config", "engine", "doctor", "web", "client"},
+    "cli": {
+        "version",
+        "schemas",
+        "config",
+        "engine",
+        "doctor",
+        "web",
+        "client",
+        "entrypoints",
+        "services",
+    },
     "trainscope": {"version", "sdk"},
 }
 # Packages that run in the server process (or must stay importable without torch). numpy is
@@ -69,6 +93,7 @@ SERVER_SIDE = [
     "jobs",
     "doctor",
     "sweeps",
+    "entrypoints",
 ]
 # Modules inside those packages that run only in worker processes (they may load the engine's
 # dependencies). The server imports everything else in the packages above, and must get no

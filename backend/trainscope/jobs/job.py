@@ -3,6 +3,22 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Literal
+
+
+@dataclass(frozen=True)
+class ScriptLaunch:
+    """How to start a user's entry point (DESIGN §8), resolved by the server from the operator's
+    registration and the run's checked args: the worker runs exactly this, nothing else."""
+
+    kind: Literal["script", "function"]
+    target: str  # the script's absolute path, or package.module:function
+    argv: tuple[str, ...]  # after the script's path (a script); () for a function
+    args_json: str  # the run's args (the function's model; run.config in the SDK)
+    cwd: str  # the folder it runs in
+    env: tuple[tuple[str, str], ...] = ()  # added to the child's environment
+    metric_patterns: tuple[str, ...] = ()  # extra regexes for metrics on stdout
+    stop_grace_s: float = 30.0  # SIGINT → SIGTERM
 
 
 @dataclass(frozen=True)
@@ -22,3 +38,5 @@ class Job:
     # On resume: the last seq the server has stored. The engine picks a checkpoint that leaves
     # no gap after it (a server killed with points in flight stored fewer than it checkpointed).
     persisted_seq: int | None = None
+    # A user's entry point instead of the engine (spec kind "script").
+    script: ScriptLaunch | None = None

@@ -40,6 +40,11 @@ WARMUP_SPEC = {
 
 WORKER_NICENESS = 10
 
+# This worker's device, for the script runs it starts (set once it is ready): the name shown on
+# the run, and the environment that gives a script the slot's GPU and nothing else.
+_device_name = "cpu"
+_device_env: dict[str, str] = {}
+
 
 def run_job(
     job: Job,
@@ -57,6 +62,11 @@ def run_job(
     from trainscope.schemas.model import LAYER_TYPES
     from trainscope.schemas.spec import RunSpec
 
+    if job.script is not None:
+        from trainscope.jobs.script_runner import run_script
+
+        run_script(job, emit, should_stop, device=_device_name, extra_env=_device_env)
+        return
     try:
         spec = RunSpec.model_validate_json(job.spec_json)
     except ValidationError as exc:
@@ -108,6 +118,12 @@ def _prepare(slot: int, slots: int, data_dir: Path) -> WorkerReady:
     if gpu_count:
         torch.cuda.set_device(slot % gpu_count)  # the engine's "cuda" means this device now
     device = torch.device("cuda" if gpu_count else "cpu")
+    global _device_name, _device_env
+    _device_name = describe_device(device)
+    if gpu_count:
+        visible = os.environ.get("CUDA_VISIBLE_DEVICES")
+        ids = visible.split(",") if visible else [str(i) for i in range(gpu_count)]
+        _device_env = {"CUDA_VISIBLE_DEVICES": ids[slot % gpu_count]}
 
     def discard(event: Event) -> None:
         if isinstance(event, Status) and event.status != "completed":

@@ -82,4 +82,13 @@ class CheckpointSaved:
     seq: int
 
 
-Event = Point | Started | Status | Artefact | CheckpointSaved
+@dataclass(slots=True)
+class LogLines:
+    """Lines a user's script wrote (DESIGN §8): its console, kept per run and shown live."""
+
+    stream: Literal["stdout", "stderr"]
+    lines: list[str]
+    wall_time: float
+
+
+Event = Point | Started | Status | Artefact | CheckpointSaved | LogLines

@@ -15,6 +15,8 @@ from itertools import chain, repeat
 from operator import itemgetter
 from typing import Any
 
+from trainscope.schemas.metric_names import parse_name
+
 Row = tuple[int, int, float, dict[str, Any]]
 Column = list[float | None]
 
@@ -78,6 +80,19 @@ def to_columns(
         cols = list(values.values())
         empty = [i for i, row in enumerate(zip(*cols, strict=True)) if all(v is None for v in row)]
     return steps, epochs, times, values, empty
+
+
+def with_canonical_names(values: dict[str, Column]) -> dict[str, Column]:
+    """DESIGN §9: a metric logged as `loss`, `val_acc`, `lr-Adam` ... is also sent under its
+    canonical name (`train_loss`, `val_accuracy`, `learn_rate`), which the charts and the
+    doctor know; the logged name stays too. A canonical name the script logged itself wins.
+    `values` itself (no copy) when nothing is added: the common run logs §5's names."""
+    extra: dict[str, Column] = {}
+    for name, column in values.items():
+        m = parse_name(name)
+        if m.known and m.axis is None and m.canonical not in values and m.canonical not in extra:
+            extra[m.canonical] = column
+    return {**values, **extra} if extra else values
 
 
 def _convert(name: str, column: list[Any], problems: Problems) -> Column:

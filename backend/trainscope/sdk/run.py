@@ -19,6 +19,7 @@ from time import time
 from types import TracebackType
 from typing import Any, Literal
 
+from trainscope.sdk.attached import AttachedSink, attached_env, run_args
 from trainscope.sdk.columns import Problems, Row
 from trainscope.sdk.shipper import Shipper
 from trainscope.sdk.sinks import LocalSink, ServerSink, Sink, client_info
@@ -98,6 +99,20 @@ class Run:
         """True once someone asked the run to stop (the dashboard's Stop button, or
         POST /api/runs/{id}/stop): end the loop and finish; the run then ends `stopped`."""
         return self._shipper.stop_requested
+
+    @property
+    def checkpoint_dir(self) -> Path | None:
+        """A folder kept with the run for its checkpoints, when trainscope started the script
+        ($TRAINSCOPE_CHECKPOINT_DIR); a resume or a branch finds them there."""
+        path = os.environ.get("TRAINSCOPE_CHECKPOINT_DIR")
+        return Path(path) if path else None
+
+    @property
+    def resume_from(self) -> Path | None:
+        """Set when this run continues an earlier one ($TRAINSCOPE_RESUME_FROM): the folder (or
+        file) to load the checkpoint from before training; None for a fresh start."""
+        path = os.environ.get("TRAINSCOPE_RESUME_FROM")
+        return Path(path) if path else None
 
     @property
     def id(self) -> int | None:
@@ -215,7 +230,15 @@ def init(
     url = url if url is not None else os.environ.get("TRAINSCOPE_URL") or None
     problems = Problems()
     sink: Sink
-    if url is not None:
+    dashboard: str | None
+    attach = attached_env()
+    if attach is not None:
+        # Started by trainscope (an entry point's run): this *is* that run, and its config is
+        # the args it was started with (what the dashboard shows, restarts and compares).
+        config = {**run_args(), **config}
+        sink = AttachedSink(attach, problems)
+        dashboard = None
+    elif url is not None:
         token = token if token is not None else os.environ.get("TRAINSCOPE_API_TOKEN") or None
         body = {
             "name": name,
@@ -225,7 +248,7 @@ def init(
             "client": client_info(),
         }
         sink = ServerSink(url, token, body, problems)
-        dashboard: str | None = url.rstrip("/")
+        dashboard = url.rstrip("/")
     else:
         spec, info = _local_spec(name, config_json, tags, group)
         sink = LocalSink(_data_dir(dir), spec, info, problems)

@@ -16,7 +16,14 @@ import socket
 from pathlib import Path
 from typing import Any, Protocol
 
-from trainscope.sdk.columns import Problems, Row, dense, json_column, to_columns
+from trainscope.sdk.columns import (
+    Problems,
+    Row,
+    dense,
+    json_column,
+    to_columns,
+    with_canonical_names,
+)
 from trainscope.version import __version__
 
 # A request carries at most this many points (~120 bytes each as JSON): far under the server's
@@ -119,6 +126,7 @@ class ServerSink:
             drop = set(empty)
             rows = [r for i, r in enumerate(rows) if i not in drop]
             steps, epochs, times, values, _ = to_columns(rows, self._problems)
+        values = with_canonical_names(values)
         out: list[Any] = []
         for start in range(0, len(rows), MAX_POINTS_PER_REQUEST):
             end = start + MAX_POINTS_PER_REQUEST
@@ -244,8 +252,9 @@ class LocalSink:
     def encode(self, first_seq: int, rows: list[Row]) -> list[Any]:
         from trainscope.schemas.events import Point
 
-        steps, epochs, times, values, empty = to_columns(rows, self._problems)
-        if all(map(dense, values.values())) and not empty:
+        steps, epochs, times, logged, empty = to_columns(rows, self._problems)
+        values = with_canonical_names(logged)
+        if values is logged and all(map(dense, values.values())) and not empty:
             # Every value a float already: the logged dicts (copied in log()) go in as they are.
             dicts = [r[3] for r in rows]
         else:
