@@ -324,6 +324,10 @@ def cmd_serve(args: argparse.Namespace) -> int:
     overrides: dict[str, Any] = {"host": args.host}
     if args.data_dir:
         overrides["data_dir"] = Path(args.data_dir)
+    if args.entrypoint:
+        overrides["entrypoints"] = args.entrypoint
+    if args.entrypoints_file:
+        overrides["entrypoints_file"] = Path(args.entrypoints_file)
     settings = Settings(**overrides)
     print(
         f"trainscope {__version__} on http://{args.host}:{args.port}  "
@@ -337,6 +341,14 @@ def cmd_serve(args: argparse.Namespace) -> int:
             "(see docs/security.md).",
             file=sys.stderr,
         )
+    import logging
+
+    # Launches of user code are logged whatever the log level (docs/security.md).
+    audit = logging.getLogger("trainscope.audit")
+    audit.setLevel(logging.INFO)
+    handler = logging.StreamHandler()
+    handler.setFormatter(logging.Formatter("%(asctime)s audit: %(message)s"))
+    audit.addHandler(handler)
     uvicorn.run(create_app(settings), host=args.host, port=args.port, log_level=args.log_level)
     return EXIT_OK
 
@@ -344,9 +356,29 @@ def cmd_serve(args: argparse.Namespace) -> int:
 def cmd_submit(args: argparse.Namespace) -> int:
     import os
 
-    from trainscope.client import FINAL, SubmitError, follow, follow_sweep, is_sweep, submit
+    from trainscope.client import (
+        SubmitError,
+        follow_sweep,
+        is_sweep,
+        submit,
+        submit_entrypoint,
+    )
+    from trainscope.entrypoints.cli_args import ArgPairError, parse_arg_pairs
 
     token = args.token or os.environ.get("TRAINSCOPE_API_TOKEN")
+    if args.entrypoint is not None:
+        if args.spec is not None:
+            raise InputError("give a spec file or --entrypoint NAME, not both")
+        try:
+            values = parse_arg_pairs(args.arg)
+            run = submit_entrypoint(args.entrypoint, values, args.url, token)
+        except (ArgPairError, SubmitError) as exc:
+            raise InputError(str(exc)) from None
+        return _submitted_run(args, run, token)
+    if args.arg:
+        raise InputError("--arg sets an entry point's option: use it with --entrypoint NAME")
+    if args.spec is None:
+        raise InputError("give a run spec file, a sweep file, or --entrypoint NAME")
     if is_sweep(Path(args.spec)):
         try:
             sweep = submit(Path(args.spec), args.url, token)
@@ -362,9 +394,18 @@ def cmd_submit(args: argparse.Namespace) -> int:
         return EXIT_OK if sweep["status"] == "completed" else EXIT_STOPPED
     try:
         run = submit(Path(args.spec), args.url, token)
-        print(f"run {run['id']} {run['status']}: {args.url.rstrip('/')}/runs/{run['id']}")
-        if not args.follow:
-            return EXIT_OK
+    except SubmitError as exc:
+        raise InputError(str(exc)) from None
+    return _submitted_run(args, run, token)
+
+
+def _submitted_run(args: argparse.Namespace, run: dict[str, Any], token: str | None) -> int:
+    from trainscope.client import FINAL, SubmitError, follow
+
+    print(f"run {run['id']} {run['status']}: {args.url.rstrip('/')}/runs/{run['id']}")
+    if not args.follow:
+        return EXIT_OK
+    try:
         run = follow(args.url, run, token)
     except SubmitError as exc:
         raise InputError(str(exc)) from None
@@ -403,10 +444,34 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("--port", type=int, default=8000)
     s.add_argument("--data-dir", help="database, datasets, checkpoints (default ~/.trainscope)")
     s.add_argument("--log-level", default="warning", choices=["debug", "info", "warning", "error"])
+    s.add_argument(
+        "--entrypoint",
+        action="append",
+        metavar="NAME=TARGET",
+        help="register your own training code: NAME=path/to/train.py (argparse) or "
+        "NAME=package.module:function (a pydantic model parameter); repeatable",
+    )
+    s.add_argument(
+        "--entrypoints-file",
+        metavar="TOML",
+        help="entry points with their folder, roles and metric patterns (docs/own-code.md)",
+    )
     s.set_defaults(func=cmd_serve)
 
     m = sub.add_parser("submit", help="submit a run spec (or a sweep file) to a server")
-    m.add_argument("spec", help="run spec JSON file, or a sweep file (with base and space)")
+    m.add_argument(
+        "spec", nargs="?", help="run spec JSON file, or a sweep file (with base and space)"
+    )
+    m.add_argument(
+        "--entrypoint", metavar="NAME", help="run a registered entry point instead of a spec"
+    )
+    m.add_argument(
+        "--arg",
+        action="append",
+        default=[],
+        metavar="OPTION=VALUE",
+        help="an entry point's option value (JSON where it reads as JSON); repeatable",
+    )
     m.add_argument("--url", default="http://127.0.0.1:8000", help="the server")
     m.add_argument("--follow", "-f", action="store_true", help="print progress until it ends")
     m.add_argument(

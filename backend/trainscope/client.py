@@ -63,6 +63,27 @@ def submit(spec_path: Path, url: str, token: str | None) -> dict[str, Any]:
     return run
 
 
+def submit_entrypoint(
+    name: str, args: dict[str, Any], url: str, token: str | None
+) -> dict[str, Any]:
+    """POST a run of a registered entry point with these option values; the run."""
+    import httpx
+
+    try:
+        response = httpx.post(
+            f"{url.rstrip('/')}/api/runs",
+            json={"entrypoint": name, "args": args},
+            headers=_headers(token),
+            timeout=30,
+        )
+    except httpx.HTTPError as exc:
+        raise SubmitError(f"cannot reach {url}: {exc}") from None
+    if response.status_code != 201:
+        raise SubmitError(f"entry point {name}: the server refused it ({_refusal(response)})")
+    run: dict[str, Any] = response.json()
+    return run
+
+
 def _refusal(response: Any) -> str:
     """ "<status>: <the server's one-line message>"."""
     try:

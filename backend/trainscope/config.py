@@ -48,6 +48,24 @@ class Settings(BaseSettings):
         "dataset's path); otherwise only uploaded datasets (POST /api/datasets).",
     )
 
+    # The user's own code as runs (DESIGN §8, docs/own-code.md): registered here only, by the
+    # operator, never over the API.
+    entrypoints: list[str] = Field(
+        default_factory=list,
+        description="Entry points NAME=path/to/train.py or NAME=package.module:function "
+        "(`serve --entrypoint`, repeatable).",
+    )
+    entrypoints_file: Path | None = Field(
+        None,
+        description="A TOML file of entry points with their folder, roles and metric patterns "
+        "(`serve --entrypoints-file`).",
+    )
+    script_stop_grace_s: float = Field(
+        30.0,
+        gt=0,
+        description="Seconds a script run gets after SIGINT to clean up before SIGTERM.",
+    )
+
     def resolved_database_url(self) -> str:
         """TRAINSCOPE_DATABASE_URL, or SQLite in the data directory."""
         if self.database_url:

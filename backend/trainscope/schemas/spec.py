@@ -28,10 +28,15 @@ from trainscope.schemas.options import TrainingOptions
 # docs/sdk.md). trainscope does not train it, so it has no dataset or model and cannot be
 # restarted, resumed or repeated; it is created by POST /api/runs/external, never by
 # POST /api/runs.
-RunKind = Literal["train", "lr-range-test", "overfit-batch", "initial-loss", "external"]
+RunKind = Literal["train", "lr-range-test", "overfit-batch", "initial-loss", "external", "script"]
 # The kinds POST /api/runs trains (the catalog offers these).
 RUN_KINDS: tuple[str, ...] = ("train", "lr-range-test", "overfit-batch", "initial-loss")
 EXTERNAL_KIND = "external"
+# "script": a run of an entry point the operator registered (DESIGN §8): the user's own training
+# code, started by trainscope with `args`; no dataset or model of trainscope's.
+SCRIPT_KIND = "script"
+# Kinds whose data and model are the user's code's business, not the spec's.
+OWN_CODE_KINDS = (EXTERNAL_KIND, SCRIPT_KIND)
 # Preflight runs (kind overfit-batch): this many mini-batches, trained this many iterations.
 OVERFIT_BATCHES = 4
 OVERFIT_ITERATIONS = 200
@@ -92,6 +97,22 @@ class RunSpec(BaseModel):
         description="An external run's configuration as its script gave it (trainscope.init("
         "config=...)): shown and compared in the dashboard; null for other runs.",
     )
+    entrypoint: str | None = Field(
+        None,
+        max_length=64,
+        description="A registered entry point's name (GET /api/entrypoints): the run is that "
+        "code, started with `args`. Makes the kind `script`.",
+    )
+    args: dict[str, Any] | None = Field(
+        None,
+        description="An entry point's option values, checked against its schema; the stored "
+        "run holds all of them, defaults filled in.",
+    )
+    launch: dict[str, Any] | None = Field(
+        None,
+        description="What a script run ran (argv, folder, the code's hash and git commit); "
+        "written by the server, ignored on input.",
+    )
 
     @model_validator(mode="before")
     @classmethod
@@ -99,11 +120,15 @@ class RunSpec(BaseModel):
         # An external run's script owns its data and model: none is recorded here.
         if isinstance(data, dict) and data.get("kind") == EXTERNAL_KIND:
             return {"dataset": None, "model": None, **data}
+        if isinstance(data, dict) and data.get("entrypoint") is not None:
+            return {"dataset": None, "model": None, **data, "kind": SCRIPT_KIND}
         return data
 
     @model_validator(mode="after")
     def _trained_runs_have_data(self) -> RunSpec:
-        if self.kind != EXTERNAL_KIND:
+        if self.kind == SCRIPT_KIND and not self.entrypoint:
+            raise ValueError("a script run names its entry point (entrypoint)")
+        if self.kind not in OWN_CODE_KINDS:
             missing = [name for name in ("dataset", "model") if getattr(self, name) is None]
             if missing:
                 raise ValueError(

@@ -13,7 +13,7 @@ from collections import deque
 
 from trainscope.config import Settings
 from trainscope.data_layout import UPLOAD_PATH
-from trainscope.schemas.spec import EXTERNAL_KIND, RunSpec
+from trainscope.schemas.spec import EXTERNAL_KIND, SCRIPT_KIND, RunSpec
 from trainscope.services.errors import SpecRejected, TooManyRuns
 from trainscope.store import Store
 
@@ -85,6 +85,8 @@ class Admission:
         """The limits on what one spec may ask: the work (max_epochs × samples) and the files
         it may read. SpecRejected (a 422 naming the field) when it asks too much."""
         s = self.settings
+        if spec.kind == SCRIPT_KIND:
+            return  # an entry point's args were checked against its schema (script_runs.py)
         if spec.kind == EXTERNAL_KIND or spec.dataset is None:
             raise SpecRejected(
                 ("kind",),

@@ -11,6 +11,7 @@ registers them all; one that cannot be probed is *refused* with its reason — k
 
 from __future__ import annotations
 
+import logging
 import re
 import sys
 from collections.abc import Iterable, Iterator, Mapping
@@ -27,6 +28,7 @@ from trainscope.entrypoints.validation import validate_args
 from trainscope.jobs.probe_runner import PROBE_TIMEOUT_S, ProbeError, probe_function, probe_script
 
 Kind = Literal["script", "function"]
+log = logging.getLogger("trainscope.entrypoints")
 NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$")
 _FUNCTION = re.compile(r"^[A-Za-z_][\w.]*:[A-Za-z_][\w.]*$")
 
@@ -45,6 +47,11 @@ class EntryPointSpec:
     roles: Mapping[str, str | None] = field(default_factory=dict)
     metric_patterns: tuple[str, ...] = ()
     python: str = sys.executable
+    # Each run starts in a folder of its own (runs/<id>/work) instead of `cwd`: for scripts
+    # that write fixed file names (model.pt) where two runs would overwrite each other.
+    per_run_folder: bool = False
+    # Folders a path-typed option may point into, besides the entry point's own folder.
+    path_roots: tuple[str, ...] = ()
 
     @property
     def kind(self) -> Kind:
@@ -76,6 +83,8 @@ class EntryPoint:
     metric_patterns: tuple[str, ...]
     probe: ScriptProbe | FunctionProbe
     python: str = sys.executable
+    per_run_folder: bool = False
+    path_roots: tuple[Path, ...] = ()
 
     def validate(self, args: Any) -> dict[str, Any]:
         """`args` checked against the schema, defaults filled in; ArgsInvalid naming every bad
@@ -163,6 +172,8 @@ def register(spec: EntryPointSpec, *, timeout_s: float = PROBE_TIMEOUT_S) -> Ent
         metric_patterns=tuple(spec.metric_patterns),
         probe=probe,
         python=spec.python,
+        per_run_folder=spec.per_run_folder,
+        path_roots=(cwd, *(Path(p).expanduser().resolve() for p in spec.path_roots)),
     )
 
 
@@ -216,3 +227,79 @@ class Registry:
 
     def __contains__(self, name: object) -> bool:
         return name in self._by_name
+
+
+_FILE_KEYS = {"target", "cwd", "roles", "metric_patterns", "per_run_folder", "path_roots"}
+
+
+def specs_from_file(path: Path) -> list[EntryPointSpec]:
+    """Entry points from a TOML file (docs/own-code.md):
+
+        [entrypoints.mnist]
+        target = "examples/mnist/train.py"   # relative paths: to the file's folder
+        roles = { learn_rate = "lr" }
+        metric_patterns = ['acc=(?P<val_accuracy>[0-9.]+)']
+        per_run_folder = true
+
+    RegistrationError naming the file and the entry when it cannot be read."""
+    try:
+        import tomllib
+    except ImportError:  # Python 3.10
+        raise RegistrationError(f"{path}: reading TOML needs Python 3.11 or newer") from None
+    try:
+        doc = tomllib.loads(path.read_text(encoding="utf-8"))
+    except (OSError, UnicodeDecodeError, tomllib.TOMLDecodeError) as exc:
+        raise RegistrationError(f"{path}: {exc}") from None
+    table = doc.get("entrypoints")
+    if not isinstance(table, dict):
+        raise RegistrationError(f"{path}: no [entrypoints.NAME] tables")
+    base = path.resolve().parent
+    specs = []
+    for name, entry in table.items():
+        if not isinstance(entry, dict) or not isinstance(entry.get("target"), str):
+            raise RegistrationError(f'{path}: entrypoints.{name} needs target = "..."')
+        unknown = sorted(set(entry) - _FILE_KEYS)
+        if unknown:
+            raise RegistrationError(
+                f"{path}: entrypoints.{name}: unknown key {unknown[0]!r} "
+                f"(known: {', '.join(sorted(_FILE_KEYS))})"
+            )
+        target = entry["target"]
+        if target.endswith(".py") and not Path(target).is_absolute():
+            target = str(base / target)
+        cwd = entry.get("cwd")
+        specs.append(
+            EntryPointSpec(
+                name=name,
+                target=target,
+                cwd=str(base / cwd) if isinstance(cwd, str) else None,
+                roles=dict(entry.get("roles") or {}),
+                metric_patterns=tuple(entry.get("metric_patterns") or ()),
+                per_run_folder=bool(entry.get("per_run_folder", False)),
+                path_roots=tuple(str(base / p) for p in entry.get("path_roots") or ()),
+            )
+        )
+    return specs
+
+
+def load_entrypoints(settings: Any) -> Registry:
+    """The server's entry points from its settings (`--entrypoint`, `--entrypoints-file`);
+    each refused one is logged with its reason, and the server starts without it."""
+    specs: list[EntryPointSpec] = []
+    problems: list[str] = []
+    for text in settings.entrypoints:
+        try:
+            specs.append(parse_entrypoint_option(text))
+        except RegistrationError as exc:
+            problems.append(str(exc))
+    if settings.entrypoints_file is not None:
+        try:
+            specs.extend(specs_from_file(Path(settings.entrypoints_file)))
+        except RegistrationError as exc:
+            problems.append(str(exc))
+    registry = Registry.build(specs)
+    for reason in [*problems, *registry.refused.values()]:
+        log.error("%s; the server runs without it", reason)
+    for ep in registry:
+        log.info("entry point %s: %s %s", ep.name, ep.kind, ep.target)
+    return registry

@@ -22,8 +22,9 @@ from collections.abc import Callable
 from typing import Any
 
 from trainscope.live.hub import Hub, Message
-from trainscope.schemas.events import Artefact, Event, Point, Started, Status
+from trainscope.schemas.events import Artefact, Event, LogLines, Point, Started, Status
 from trainscope.store import Store, json_safe
+from trainscope.store.console import ConsoleLogs
 
 log = logging.getLogger("trainscope.pipeline")
 
@@ -65,6 +66,16 @@ def encode_point(p: Point) -> EncodedPoint:
     return EncodedPoint(p)
 
 
+def _split_logs(
+    batch: list[tuple[int, Event]],
+) -> tuple[list[tuple[int, Event]], list[tuple[int, LogLines]]]:
+    """(the events for the store, the console lines for the run's console files)."""
+    if not any(isinstance(e, LogLines) for _, e in batch):
+        return batch, []
+    logs = [(rid, e) for rid, e in batch if isinstance(e, LogLines)]
+    return [(rid, e) for rid, e in batch if not isinstance(e, LogLines)], logs
+
+
 def describe_store_error(exc: BaseException) -> str:
     """The driver's own words ("database is locked", "database or disk is full") and its type.
 
@@ -84,9 +95,11 @@ def describe_store_error(exc: BaseException) -> str:
 
 
 class Pipeline:
-    def __init__(self, store: Store, hub: Hub) -> None:
+    def __init__(self, store: Store, hub: Hub, console: ConsoleLogs | None = None) -> None:
         self.store = store
         self.hub = hub
+        # Script runs' stdout and stderr (LogLines events): kept in files, not the database.
+        self.console = console
         # During shutdown a worker's graceful "stopped" means "the server went away": the run
         # is recorded as interrupted (resumable), not as stopped by a person.
         self.shutting_down = False
@@ -129,6 +142,7 @@ class Pipeline:
             batch, ended = self._after_failure(batch)
         else:
             ended = []
+        batch, logs = _split_logs(batch)
         try:
             persisted = self.store.ingest(batch)
         except Exception as exc:
@@ -138,8 +152,29 @@ class Pipeline:
         for run_id in ended:
             self._unstorable.pop(run_id, None)
         self.publish(persisted)
+        if logs:
+            self._keep_logs(logs)
         self._tell_listeners(persisted)
         return set()
+
+    def _keep_logs(self, logs: list[tuple[int, LogLines]]) -> None:
+        """Keep a batch's console lines, then send them to the run's watchers. A disk that
+        refuses them loses console lines, never the run: the points are in the database."""
+        if self.console is None:
+            return
+        messages: dict[int, list[Message]] = {}
+        for run_id, event in logs:
+            try:
+                kept = self.console.append(run_id, event.stream, event.lines)
+            except OSError as exc:
+                log.warning("run %d: console lines not kept: %s", run_id, exc)
+                continue
+            out = messages.setdefault(run_id, [])
+            if out and out[-1]["type"] == "logs":
+                out[-1]["lines"].extend(kept)
+            else:
+                out.append({"type": "logs", "lines": kept})
+        self.hub.publish(messages, [])
 
     def _tell_listeners(self, persisted: list[tuple[int, Event]]) -> None:
         if persisted:

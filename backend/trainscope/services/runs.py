@@ -6,6 +6,7 @@ Plain synchronous code (routes that touch the database are plain `def`, run in t
 
 from __future__ import annotations
 
+import logging
 import shutil
 import time
 from pathlib import Path
@@ -16,20 +17,33 @@ from trainscope.data_layout import has_checkpoint
 from trainscope.jobs.executor import Executor
 from trainscope.jobs.job import Job
 from trainscope.schemas.overrides import merge_overrides
-from trainscope.schemas.spec import RunSpec
+from trainscope.schemas.spec import SCRIPT_KIND, RunSpec
 from trainscope.services.admission import Admission
+from trainscope.services.entrypoints import Registry
 from trainscope.services.errors import RunConflict, RunNotFound
 from trainscope.services.external import ExternalRuns, is_external
 from trainscope.services.pipeline import Pipeline
+from trainscope.services.script_runs import ScriptRuns
 from trainscope.store import RunRecord, Store
 
 ACTIVE = ("queued", "running")
 RESUMABLE = ("stopped", "interrupted", "failed")
+# Every launch of user code, at INFO, whatever the server's log level (cli.py shows it).
+audit = logging.getLogger("trainscope.audit")
+
+
+def is_script(run: RunRecord) -> bool:
+    return run.spec.get("kind") == SCRIPT_KIND
 
 
 class RunService:
     def __init__(
-        self, settings: Settings, store: Store, executor: Executor, pipeline: Pipeline
+        self,
+        settings: Settings,
+        store: Store,
+        executor: Executor,
+        pipeline: Pipeline,
+        entrypoints: Registry | None = None,
     ) -> None:
         self.settings = settings
         self.store = store
@@ -38,6 +52,8 @@ class RunService:
         self.admission = Admission(settings, store)
         # Runs logged by scripts through the SDK: no executor involved (services/external.py).
         self.external = ExternalRuns(store, pipeline)
+        # Runs of the operator's registered entry points (the user's own code).
+        self.scripts = ScriptRuns(settings, entrypoints or Registry())
 
     def get(self, run_id: int) -> RunRecord:
         run = self.store.get_run(run_id)
@@ -67,10 +83,14 @@ class RunService:
     ) -> RunRecord:
         """Record and queue a run. `sweep`: (sweep id, trial) for a sweep's trial; `admitted`:
         the caller has already checked the limits (a repeat, for all its runs at once)."""
+        if spec.kind == SCRIPT_KIND:
+            spec = self.scripts.prepare(spec)  # args checked, complete; what it will run
         if not admitted:
             self.admission.admit(spec, client)
+        # A script run's options are its args: the engine's options would only mislead.
+        own_code = {"options", "lr_range", "config"} if spec.kind == SCRIPT_KIND else None
         run = self.store.create_run(
-            spec.model_dump(mode="json"),
+            spec.model_dump(mode="json", exclude=own_code),
             name=spec.name,
             parent_id=parent_id,
             group=spec.group,
@@ -78,6 +98,15 @@ class RunService:
             sweep=sweep,
         )
         self.pipeline.announce(run.to_json())
+        if spec.kind == SCRIPT_KIND and spec.launch is not None:
+            # Every launch of user code is logged: who asked for what (docs/security.md).
+            audit.info(
+                "run %d: entry point %s for %s: %s",
+                run.id,
+                spec.entrypoint,
+                client or "the server",
+                " ".join(spec.launch["argv"]),
+            )
         self._submit(run.id, spec, resume=False)
         return run
 
@@ -86,6 +115,7 @@ class RunService:
     ) -> None:
         run_dir = self.settings.run_dir(run_id)
         run_dir.mkdir(parents=True, exist_ok=True)
+        script = self.scripts.launch(run_id, spec, resume) if spec.kind == SCRIPT_KIND else None
         self.executor.submit(
             Job(
                 run_id=run_id,
@@ -94,6 +124,7 @@ class RunService:
                 data_dir=str(self.settings.data_dir),
                 resume=resume,
                 persisted_seq=persisted_seq,
+                script=script,
             )
         )
 
@@ -101,6 +132,9 @@ class RunService:
         self, run_id: int, overrides: dict[str, Any], client: str | None = None
     ) -> RunRecord:
         parent = self.get_trainable(run_id, "restarted")
+        if is_script(parent):
+            spec = self.scripts.restart_spec(parent.spec, overrides)
+            return self.create(spec, parent_id=parent.id, client=client)
         merged = merge_overrides(parent.spec, overrides)
         if "name" not in overrides and parent.name:
             merged["name"] = parent.name
@@ -116,6 +150,9 @@ class RunService:
         differs (seed 0, then 1, 2… for repeats of a run with the default seed). Returns
         (group, parent, the new runs)."""
         parent = self.get_trainable(run_id, "repeated")
+        script = is_script(parent)
+        if script:
+            self.scripts.seed_option(parent.spec)  # 409 when the entry point has no seed option
         group = parent.group or f"repeats-{parent.id}"
         spec = RunSpec.model_validate({**parent.spec, "group": group})
         self.admission.admit(spec, client, count=count)
@@ -125,22 +162,25 @@ class RunService:
             )
             parent = updated or parent
             self.pipeline.announce(parent.to_json())
-        used = {spec.options.seed}
+
+        def seed_of(member_spec: dict[str, Any]) -> Any:
+            if script:
+                return self.scripts.seed_of(member_spec)
+            return member_spec.get("options", {}).get("seed")
+
+        used = {seed_of(parent.spec)}
         for member in self.store.list_runs(group=group, limit=None):
-            seed = member.spec.get("options", {}).get("seed")
-            if isinstance(seed, int):
-                used.add(seed)
+            used.add(seed_of(member.spec))
+        used = {seed for seed in used if isinstance(seed, int)}
         seeds = [n for n in range(len(used) + count) if n not in used][:count]
         made = []
         for seed in seeds:
-            options = spec.options.model_copy(update={"seed": seed})
-            made.append(
-                self.create(
-                    spec.model_copy(update={"options": options}),
-                    parent_id=parent.id,
-                    admitted=True,
-                )
-            )
+            if script:
+                seeded = self.scripts.with_seed(spec, seed)
+            else:
+                options = spec.options.model_copy(update={"seed": seed})
+                seeded = spec.model_copy(update={"options": options})
+            made.append(self.create(seeded, parent_id=parent.id, admitted=True))
         return group, parent, made
 
     def resume(self, run_id: int) -> RunRecord:
@@ -150,7 +190,11 @@ class RunService:
                 f"run {run_id} is {run.status}; only a stopped, interrupted or failed run "
                 "can be resumed"
             )
-        resumable = has_checkpoint(self.settings.run_dir(run_id))
+        if is_script(run):
+            self.scripts.check_resumable(run.spec, run_id)
+            resumable = True  # the script finds (or not) its checkpoint in its folder
+        else:
+            resumable = has_checkpoint(self.settings.run_dir(run_id))
         if not resumable and run.last_seq > 0:
             raise RunConflict(
                 f"run {run_id} has no checkpoint to resume from (it ends before its first "

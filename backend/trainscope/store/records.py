@@ -50,6 +50,12 @@ class RunRecord:
             # Known only when the script's config named it (options mirror it, defaults too).
             value = self.info.get("max_epochs")
             return value if isinstance(value, int) else None
+        if self.spec.get("kind") == "script":
+            # The entry point's max-epochs option (its role), when it has one.
+            launch = self.spec.get("launch") or {}
+            option = (launch.get("roles") or {}).get("max_epochs")
+            value = (self.spec.get("args") or {}).get(option) if option else None
+            return value if isinstance(value, int) else None
         if self.spec.get("kind", "train") != "train" and self.max_iterations:
             # A probe trains a number of iterations, not the spec's max_epochs.
             per_epoch = self.iterations_per_epoch or self.max_iterations

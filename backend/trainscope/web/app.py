@@ -18,13 +18,16 @@ from trainscope.config import Settings
 from trainscope.jobs.executor import Executor
 from trainscope.live.hub import Hub
 from trainscope.services.doctor_watch import DoctorWatch
+from trainscope.services.entrypoints import load_entrypoints
 from trainscope.services.pipeline import Pipeline
 from trainscope.services.runs import RunService
 from trainscope.services.sweep_scheduler import SweepScheduler
 from trainscope.store import Store
+from trainscope.store.console import ConsoleLogs
 from trainscope.version import __version__
 from trainscope.web import (
     routes_datasets,
+    routes_entrypoints,
     routes_external,
     routes_groups,
     routes_meta,
@@ -88,14 +91,17 @@ def create_app(settings: Settings, executor: Executor | None = None) -> FastAPI:
             )
         hub = Hub()
         hub.bind(asyncio.get_running_loop())
-        pipeline = Pipeline(store, hub)
+        pipeline = Pipeline(store, hub, ConsoleLogs(settings.run_dir))
+        # The operator's entry points, each probed in a child (seconds for a script that
+        # imports torch); one that cannot be probed is logged with the reason and left out.
+        entrypoints = await asyncio.to_thread(load_entrypoints, settings)
         # The doctor reads what the pipeline persisted, on a thread of its own.
         doctor = DoctorWatch(store, hub)
         pipeline.listeners.append(doctor.notice)
         doctor.start()
         ex = executor if executor is not None else make_executor(settings)
         ex.start(pipeline.handle)
-        runs = RunService(settings, store, ex, pipeline)
+        runs = RunService(settings, store, ex, pipeline, entrypoints)
         runs.external.start()  # external runs whose scripts went silent become interrupted
         # Sweeps' trials, on the same executor: woken when a run starts or ends, and carrying
         # on with the sweeps a previous server left running.
@@ -111,6 +117,7 @@ def create_app(settings: Settings, executor: Executor | None = None) -> FastAPI:
             runs=runs,
             doctor=doctor,
             sweeps=sweeps,
+            entrypoints=entrypoints,
         )
         # Everything made so far (modules, routes, schemas: hundreds of thousands of objects)
         # lives as long as the server: out of the collector's sight, a burst of allocations
@@ -163,6 +170,7 @@ def create_app(settings: Settings, executor: Executor | None = None) -> FastAPI:
     app.include_router(routes_sweeps.router)
     app.include_router(routes_groups.router)
     app.include_router(routes_datasets.router)
+    app.include_router(routes_entrypoints.router)
     app.include_router(ws.router)
 
     mount_frontend(app)

@@ -12,6 +12,7 @@ from pydantic import BaseModel, ValidationError
 from starlette.exceptions import HTTPException
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from trainscope.entrypoints.validation import ArgsInvalid
 from trainscope.schemas.datasets import DATASET_NAMES
 from trainscope.schemas.errors import format_error_list
 from trainscope.schemas.layers import LAYER_TYPES
@@ -120,6 +121,17 @@ def install_error_handlers(app: FastAPI) -> None:
             status_code=exc.status_code,
             content={"detail": exc.detail, "message": str(exc.detail)},
             headers=exc.headers,
+        )
+
+    @app.exception_handler(ArgsInvalid)
+    async def _args_invalid(request: Request, exc: ArgsInvalid) -> JSONResponse:
+        # An entry point's args the schema refuses: every bad option at once, at its field.
+        detail = [
+            {"loc": ["body", *e["loc"]], "msg": line, "type": e.get("type")}
+            for e, line in zip(exc.errors, exc.lines, strict=True)
+        ]
+        return JSONResponse(
+            status_code=422, content={"detail": detail, "message": "; ".join(exc.lines)}
         )
 
     @app.exception_handler(RunError)

@@ -260,6 +260,27 @@ def get_findings(
 
 
 @router.get(
+    "/{run_id}/logs",
+    summary="A script run's console: stdout and stderr, in order",
+    responses=error_responses(404, 422),
+)
+def get_logs(
+    runs: RunsDep,
+    state: StateDep,
+    run_id: RunId,
+    after: Annotated[int, Query(ge=0, le=INT64_MAX, description="The last line seen.")] = 0,
+    limit: Annotated[int, Query(ge=1, le=100_000)] = 10_000,
+) -> dict[str, Any]:
+    """`lines`: [{n, stream, text}] with n > `after`, oldest first; `next`: the `after` for the
+    next call; `skipped`: lines dropped between the kept start and end of a very long console
+    (the first megabyte and the last four are kept). Live on the run's websocket as `logs`
+    messages. Empty for runs that are not scripts."""
+    runs.get(run_id)
+    assert state.pipeline.console is not None
+    return state.pipeline.console.read(run_id, after=after, limit=limit)
+
+
+@router.get(
     "/{run_id}/artefacts",
     summary="Results the UI draws (confusion matrix, predictions)",
     responses=error_responses(404, 422),

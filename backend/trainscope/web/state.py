@@ -11,6 +11,7 @@ from trainscope.config import Settings
 from trainscope.jobs.executor import Executor
 from trainscope.live.hub import Hub
 from trainscope.services.doctor_watch import DoctorWatch
+from trainscope.services.entrypoints import Registry
 from trainscope.services.pipeline import Pipeline
 from trainscope.services.runs import RunService
 from trainscope.services.sweep_scheduler import SweepScheduler
@@ -27,6 +28,7 @@ class AppState:
     runs: RunService
     doctor: DoctorWatch
     sweeps: SweepScheduler
+    entrypoints: Registry
 
 
 def get_state(request: Request) -> AppState:
