@@ -1,7 +1,9 @@
 """Starting, stopping and watching workers: the only package that makes processes.
 
-Server side (no torch): `Job`, the `Executor` interface and `LocalExecutor`. Worker side
-(imports torch, lazily): `worker.run_job` and `worker.worker_main`, shared by every executor.
+Server side (no torch): `Job`, the `Executor` interface, `executor_core.ExecutorCore` (the
+bookkeeping every executor shares; its docstring says how to add one) and `LocalExecutor`.
+Worker side (imports torch, lazily): `worker.run_job` and `worker.worker_main`, shared by every
+executor.
 """
 
 from __future__ import annotations

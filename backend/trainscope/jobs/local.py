@@ -1,10 +1,9 @@
 """Server side: `LocalExecutor`, pre-warmed worker processes on this machine, one per slot.
 
-Two kinds of threads touch it. Callers (submit, stop, snapshot, shutdown) only change the
-bookkeeping under a lock and wake the executor thread. The executor thread does the rest: it
-spawns workers, reads their events, notices deaths, kills workers that ignore a stop, hands
-queued jobs to idle workers and calls `on_events`. Since one thread does all that, a run's
-events and the statuses the executor adds for it (killed, died) come out in order.
+The queue, stops, kills after the grace period and delivery are `ExecutorCore`'s; this module
+is how a local executor dispatches and waits: its thread spawns workers, waits on their pipes
+and process sentinels, notices deaths (and replaces the workers), and hands queued jobs to
+idle workers.
 
 Each worker has pipes of its own rather than a share of one multiprocessing.Queue: a worker
 killed while writing to a shared queue can leave it garbled, or its lock held, for every other
@@ -18,19 +17,14 @@ import ctypes
 import logging
 import multiprocessing
 import os
-import threading
 import time
-from collections import deque
+from collections.abc import Iterable, Sequence
 from multiprocessing.connection import Connection, wait
 from pathlib import Path
 
-from trainscope.jobs.executor import (
-    STOPPED_BEFORE_START,
-    ExecutorSnapshot,
-    OnEvents,
-)
+from trainscope.jobs.executor import ExecutorSnapshot
+from trainscope.jobs.executor_core import ExecutorCore
 from trainscope.jobs.gpus import count_gpus
-from trainscope.jobs.job import Job
 from trainscope.jobs.messages import Control, JobDone, RunEvent, WorkerBroken, WorkerReady
 from trainscope.jobs.slot import Slot, died_status
 from trainscope.jobs.worker import NO_RUN
@@ -44,7 +38,7 @@ MAX_STARTUP_FAILURES = 3  # a slot whose worker dies this often before it is rea
 MAX_RESPAWN_DELAY_S = 30.0
 
 
-class LocalExecutor:
+class LocalExecutor(ExecutorCore[Slot]):
     """Runs jobs on spawned worker processes on this machine.
 
     One slot per GPU when there are GPUs (`slots` is then ignored), else `slots` CPU slots
@@ -55,78 +49,20 @@ class LocalExecutor:
     would find data (it generates its own, so nothing is read there today).
     """
 
+    kind = "local"
+    shutdown_extra_s = EXIT_WAIT_S + 5.0
+
     def __init__(self, slots: int | None, data_dir: Path, grace_s: float = 10.0) -> None:
         if slots is not None and slots < 1:
             raise ValueError(f"slots must be at least 1, not {slots}")
+        super().__init__(grace_s)
         self._cpu_slots = slots or 1
         self._data_dir = data_dir
-        self._grace_s = grace_s
         self._ctx = multiprocessing.get_context("spawn")
-        self._lock = threading.Lock()
-        self._queue: deque[Job] = deque()
         self._slots: list[Slot] = []
-        self._injected: list[RunEvent] = []  # statuses made by callers, for the next batch
         self._gpus_known = False  # False: the first ready worker says how many GPUs there are
-        self._on_events: OnEvents | None = None
-        self._thread: threading.Thread | None = None
         self._wake_r: int | None = None
         self._wake_w: int | None = None
-        self._closing = False
-        self._finished = False
-
-    # -- the caller's side -------------------------------------------------------------------
-
-    def start(self, on_events: OnEvents) -> None:
-        with self._lock:
-            if self._thread is not None or self._closing:
-                raise RuntimeError("a LocalExecutor starts once")
-            self._on_events = on_events
-            self._wake_r, self._wake_w = os.pipe()
-            os.set_blocking(self._wake_r, False)
-            os.set_blocking(self._wake_w, False)
-            self._thread = threading.Thread(
-                target=self._supervise, name="trainscope-executor", daemon=True
-            )
-        self._thread.start()
-
-    def submit(self, job: Job) -> None:
-        with self._lock:
-            if self._closing:
-                raise RuntimeError("the executor is shut down")
-            if any(j.run_id == job.run_id for j in self._queue) or self._running(job.run_id):
-                raise ValueError(f"run {job.run_id} is already queued or running")
-            if self._slots and all(s.broken for s in self._slots):
-                self._injected.append((job.run_id, Status("failed", message=self._hopeless())))
-            else:
-                self._queue.append(job)
-            self._wake()
-
-    def stop(self, run_id: int) -> bool:
-        with self._lock:
-            queued = next((j for j in self._queue if j.run_id == run_id), None)
-            if queued is not None:
-                self._queue.remove(queued)
-                self._injected.append((run_id, Status("stopped", message=STOPPED_BEFORE_START)))
-            else:
-                slot = self._running(run_id)
-                if slot is None:
-                    return False
-                self._request_stop(slot, self._grace_s, time.monotonic())
-            self._wake()
-            return True
-
-    def shutdown(self, grace_s: float) -> None:
-        with self._lock:
-            if not self._closing:
-                self._closing = True
-                now = time.monotonic()
-                for slot in self._slots:
-                    if slot.run is not None:  # ended ones too: the deadline bounds the wait
-                        self._request_stop(slot, grace_s, now)
-            thread = self._thread
-            self._wake()
-        if thread is not None and thread is not threading.current_thread():
-            thread.join(grace_s + EXIT_WAIT_S + 5.0)
 
     def snapshot(self) -> ExecutorSnapshot:
         with self._lock:
@@ -142,28 +78,15 @@ class LocalExecutor:
                 error=next((s.error for s in self._slots if s.error), None),
             )
 
-    # -- helpers that need the lock held -----------------------------------------------------
+    # -- the core's hooks: waking and waiting ------------------------------------------------
 
-    def _running(self, run_id: int) -> Slot | None:
-        """The slot training `run_id`. A run whose final Status went by counts as over: it can
-        no longer be stopped, and it may be submitted again (resumed) at once."""
-        return next(
-            (
-                s
-                for s in self._slots
-                if s.run is not None and s.run.run_id == run_id and not s.run_ended
-            ),
-            None,
-        )
+    def _seats(self) -> Iterable[Slot]:
+        return self._slots
 
-    def _request_stop(self, slot: Slot, grace_s: float, now: float) -> None:
-        assert slot.run is not None
-        if slot.killed_for is not None:
-            return  # already being killed
-        slot.stop_cell.value = slot.run.run_id  # the loop sees it within one iteration
-        deadline = now + grace_s
-        if slot.stop_deadline is None or deadline < slot.stop_deadline:
-            slot.stop_deadline, slot.stop_grace_s = deadline, grace_s
+    def _open(self) -> None:
+        self._wake_r, self._wake_w = os.pipe()
+        os.set_blocking(self._wake_r, False)
+        os.set_blocking(self._wake_w, False)
 
     def _wake(self) -> None:
         if self._wake_w is None:
@@ -171,32 +94,29 @@ class LocalExecutor:
         with contextlib.suppress(BlockingIOError):  # full: a wake-up is pending already
             os.write(self._wake_w, b"\0")
 
-    def _hopeless(self) -> str:
-        errors = [s.error for s in self._slots if s.error]
-        return "no worker process could start" + (f": {errors[-1]}" if errors else "")
+    def _hopeless(self) -> str | None:
+        if self._slots and all(s.broken for s in self._slots):
+            return self._no_worker()
+        return None
 
-    # -- the executor thread -----------------------------------------------------------------
+    def _prepare(self) -> None:
+        """Find the devices, then spawn a worker per slot."""
+        gpus = count_gpus(os.environ)  # here, not in start(): nvidia-smi can take a second
+        with self._lock:
+            self._gpus_known = gpus is not None
+            self._add_slots(gpus or self._cpu_slots)
 
-    def _supervise(self) -> None:
-        """Server side, on the executor thread: find the devices, spawn, then serve."""
-        try:
-            gpus = count_gpus(os.environ)  # here, not in start(): nvidia-smi can take a second
-            with self._lock:
-                self._gpus_known = gpus is not None
-                self._add_slots(gpus or self._cpu_slots)
-            while not self._finished:
-                self._step()
-        except Exception:
-            log.exception("the executor thread failed; its runs will report nothing more")
-        finally:
-            with self._lock:
-                self._finished = True
-                for fd in (self._wake_r, self._wake_w):
-                    if fd is not None:
-                        os.close(fd)
-                self._wake_r = self._wake_w = None
+    def _cleanup(self) -> None:
+        with self._lock:
+            for fd in (self._wake_r, self._wake_w):
+                if fd is not None:
+                    os.close(fd)
+            self._wake_r = self._wake_w = None
 
-    def _step(self) -> None:
+    def _extra_deadlines(self, now: float) -> Iterable[float]:
+        return [t for s in self._slots for t in (s.respawn_at, s.exit_deadline) if t is not None]
+
+    def _wait(self, timeout: float | None) -> Sequence[object]:
         with self._lock:
             assert self._wake_r is not None
             waitables: list[Connection | int] = [self._wake_r]
@@ -205,36 +125,16 @@ class LocalExecutor:
                     waitables.append(slot.events)
                 if slot.process is not None:
                     waitables.append(slot.process.sentinel)
-            timeout = self._timeout(time.monotonic())
-        ready = wait(waitables, timeout)
-        out: list[RunEvent] = []
-        with self._lock:
-            self._drain_wake()
-            out.extend(self._injected)
-            self._injected.clear()
-            for slot in list(self._slots):
-                if slot.events is not None and slot.events in ready:
-                    self._read(slot, out, READ_LIMIT)
-            for slot in list(self._slots):
-                if slot.process is not None and slot.process.sentinel in ready:
-                    self._reap(slot, out)
-            now = time.monotonic()
-            self._kill_overdue(now)
-            self._respawn_due(now)
-            self._dispatch()
-            if self._closing:
-                self._wind_down(now)
-        if out:
-            self._deliver(out)
+        return wait(waitables, timeout)
 
-    def _timeout(self, now: float) -> float | None:
-        times = [
-            t
-            for s in self._slots
-            for t in (s.stop_deadline, s.respawn_at, s.exit_deadline)
-            if t is not None
-        ]
-        return max(0.0, min(times) - now) if times else None
+    def _collect(self, ready: Sequence[object], out: list[RunEvent]) -> None:
+        self._drain_wake()
+        for slot in list(self._slots):
+            if slot.events is not None and slot.events in ready:
+                self._route(slot, slot.receive(READ_LIMIT), out)
+        for slot in list(self._slots):
+            if slot.process is not None and slot.process.sentinel in ready:
+                self._reap(slot, out)
 
     def _drain_wake(self) -> None:
         assert self._wake_r is not None
@@ -244,17 +144,25 @@ class LocalExecutor:
         except BlockingIOError:
             pass
 
-    def _deliver(self, out: list[RunEvent]) -> None:
-        """Outside the lock: on_events may take a while (the database's busy timeout)."""
-        assert self._on_events is not None
-        try:
-            to_stop = self._on_events(out)
-        except Exception:
-            log.exception("on_events failed; %d events of this batch are lost", len(out))
-            return
-        # Runs whose events could not be stored: they have failed, training on is waste.
-        for run_id in to_stop or ():
-            self.stop(run_id)
+    # -- the core's hooks: stopping ----------------------------------------------------------
+
+    def _ask_stop(self, slot: Slot) -> None:
+        assert slot.run is not None
+        slot.stop_cell.value = slot.run.run_id  # the loop sees it within one iteration
+
+    def _alive(self, slot: Slot) -> bool:
+        return slot.process is not None
+
+    def _kill(self, slot: Slot) -> float | None:
+        assert slot.process is not None
+        slot.process.kill()  # the reap that follows reports the run as stopped
+        return None
+
+    # -- workers -----------------------------------------------------------------------------
+
+    def _no_worker(self) -> str:
+        errors = [s.error for s in self._slots if s.error]
+        return "no worker process could start" + (f": {errors[-1]}" if errors else "")
 
     def _add_slots(self, total: int) -> None:
         new = [
@@ -274,22 +182,11 @@ class LocalExecutor:
             # (RuntimeError): note it on the slot and retry later; never end this thread.
             self._startup_failed(slot, f"cannot start a worker: {type(exc).__name__}: {exc}")
 
-    def _read(self, slot: Slot, out: list[RunEvent], limit: int | None) -> None:
-        """Take what the worker of `slot` has sent (all of it when `limit` is None)."""
-        for message in slot.receive(limit):
-            if isinstance(message, tuple):
-                out.append(message)
-                run = slot.run
-                if isinstance(message[1], Status) and run and run.run_id == message[0]:
-                    slot.run_ended = True
-            else:
-                self._control(slot, message)
-
     def _control(self, slot: Slot, message: Control) -> None:
         if isinstance(message, JobDone):
             if slot.run is not None and slot.run.run_id == message.run_id:
-                slot.run, slot.run_ended = None, False
-                slot.stop_deadline = None
+                slot.run = None
+                slot.reset_run()
         elif isinstance(message, WorkerReady):
             slot.ready, slot.device = True, message.device
             slot.startup_failures, slot.error = 0, None
@@ -306,17 +203,18 @@ class LocalExecutor:
 
     def _reap(self, slot: Slot, out: list[RunEvent]) -> None:
         """Server side: the worker of `slot` exited. Report its run; plan a replacement."""
-        self._read(slot, out, None)  # what it sent before it died comes first
+        self._route(slot, slot.receive(None), out)  # what it sent before it died comes first
         was_ready, killed_for = slot.ready, slot.killed_for
         code = slot.collect()
-        slot.killed_for, slot.stop_deadline, slot.exit_deadline = None, None, None
+        slot.killed_for, slot.kills, slot.exit_deadline = None, 0, None
         if slot.run is not None and not slot.run_ended:
             if killed_for is not None:
                 status = Status("stopped", message=killed_for)
             else:
                 status = died_status(slot.run, code)
             out.append((slot.run.run_id, status))
-        slot.run, slot.run_ended = None, False
+        slot.run = None
+        slot.reset_run()
         if self._closing:
             return
         if was_ready or killed_for:
@@ -343,21 +241,13 @@ class LocalExecutor:
             slot.error,
         )
         if all(s.broken for s in self._slots):
-            # Nothing will ever run the queued jobs: say so now rather than leave them waiting.
-            message = self._hopeless()
-            self._injected.extend(
-                (j.run_id, Status("failed", message=message)) for j in self._queue
-            )
-            self._queue.clear()
-            self._wake()
+            self._fail_queued(self._no_worker())
 
-    def _kill_overdue(self, now: float) -> None:
-        for slot in self._slots:
-            if slot.stop_deadline is not None and now >= slot.stop_deadline:
-                slot.stop_deadline = None
-                if slot.process is not None and slot.killed_for is None:
-                    slot.killed_for = f"killed after {slot.stop_grace_s:g} s grace period"
-                    slot.process.kill()  # the reap that follows reports the run as stopped
+    def _advance(self, now: float, out: list[RunEvent]) -> None:
+        self._respawn_due(now)
+        self._dispatch()
+        if self._closing:
+            self._wind_down(now)
 
     def _respawn_due(self, now: float) -> None:
         for slot in self._slots:
@@ -379,7 +269,8 @@ class LocalExecutor:
                 self._queue.appendleft(job)
                 slot.ready = False
                 continue
-            slot.run, slot.run_ended = job, False
+            slot.run = job
+            slot.reset_run()
 
     def _wind_down(self, now: float) -> None:
         """Shutdown: once a slot's run has ended, tell its worker to exit; kill stragglers."""

@@ -12,6 +12,7 @@ from dataclasses import dataclass
 from types import ModuleType
 from typing import Any
 
+from trainscope.jobs.executor_core import Seat
 from trainscope.jobs.job import Job
 from trainscope.jobs.slot import died_status
 from trainscope.schemas.events import Status
@@ -83,7 +84,7 @@ def describe_loss(exc: BaseException) -> str:
 
 
 @dataclass(eq=False)
-class Attempt:
+class Attempt(Seat):
     """One dispatch of a job: a Ray task, from submission until its end has been reported."""
 
     job: Job
@@ -94,12 +95,10 @@ class Attempt:
     pid: int | None = None
     device: str | None = None
     ready: bool = False  # WorkerReady came: the task runs on a node
-    run_ended: bool = False  # its final Status went by
     done: bool = False  # JobDone came: the task is finishing; its worker is free again
-    stop_deadline: float | None = None  # cancelled (its process killed) if still going then
-    stop_grace_s: float = 0.0
-    stop_sent: bool = False
-    killed_for: str | None = None  # the message of the `stopped` status the kill reports
     resolved: bool = False
     error: BaseException | None = None  # what the ObjectRef raised
     settle_after: int | None = None  # report its end once this take has been handled
+
+    def current(self) -> Job:
+        return self.job

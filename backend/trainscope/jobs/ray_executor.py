@@ -19,8 +19,9 @@ How a run travels (the cluster side is in `ray_remote`):
   `failed`, with Ray's reason. That report waits for one more take from the mailbox, so
   whatever the task sent before it died still comes first.
 
-One thread does all that; callers (submit, stop, snapshot, shutdown) only change bookkeeping
-under the lock, and the thread picks it up within `POLL_S`. `ray` is imported only here and in
+The queue, stops, the kill after the grace period and delivery are `ExecutorCore`'s; this
+module is how Ray dispatches and waits. Callers change bookkeeping under the lock, and the
+executor thread picks it up within `POLL_S`. `ray` is imported only here and in
 `ray_remote`, lazily: the server imports it when TRAINSCOPE_EXECUTOR=ray and not otherwise.
 """
 
@@ -30,18 +31,14 @@ import itertools
 import logging
 import threading
 import time
-from collections import deque
+from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
 
-from trainscope.jobs.executor import (
-    STOPPED_BEFORE_START,
-    ExecutorSnapshot,
-    OnEvents,
-    WorkerSnapshot,
-)
+from trainscope.jobs.executor import STOPPED_BEFORE_START, ExecutorSnapshot, WorkerSnapshot
+from trainscope.jobs.executor_core import ExecutorCore
 from trainscope.jobs.job import Job
-from trainscope.jobs.messages import JobDone, RunEvent, WireMessage, WorkerReady, decode
+from trainscope.jobs.messages import Control, JobDone, RunEvent, WireMessage, WorkerReady, decode
 from trainscope.jobs.ray_cluster import (
     Attempt,
     describe_loss,
@@ -62,7 +59,7 @@ CONNECT_ATTEMPTS = 3  # connecting to the cluster fails this often: its queued r
 SHUTDOWN_EXTRA_S = 15.0  # beyond the grace period: time to cancel tasks and leave the cluster
 
 
-class RayExecutor:
+class RayExecutor(ExecutorCore[Attempt]):
     """Runs jobs as Ray tasks on the Ray cluster at `address`.
 
     `address` is what `ray.init` takes: "auto" (the cluster this machine belongs to, started
@@ -74,6 +71,9 @@ class RayExecutor:
     the cluster has room for). A running run asked to stop has `grace_s` to end.
     """
 
+    kind = "ray"
+    shutdown_extra_s = SHUTDOWN_EXTRA_S
+
     def __init__(
         self,
         address: str | None,
@@ -84,19 +84,12 @@ class RayExecutor:
         if max_runs is not None and max_runs < 1:
             raise ValueError(f"max_runs must be at least 1, not {max_runs}")
         load_ray()  # now: a server without Ray should say so before it starts
+        super().__init__(grace_s)
         self._address = address or None
         self._max_runs = max_runs
         self._data_dir = data_dir
-        self._grace_s = grace_s
-        self._lock = threading.Lock()
-        self._queue: deque[Job] = deque()
         self._attempts: dict[int, Attempt] = {}
         self._tickets = itertools.count(1)
-        self._injected: list[RunEvent] = []  # statuses made by callers, for the next batch
-        self._on_events: OnEvents | None = None
-        self._thread: threading.Thread | None = None
-        self._closing = False
-        self._finished = False
         self._connected = False
         self._broken = False  # could not connect: runs fail at once with `_error`
         self._error: str | None = None
@@ -111,60 +104,6 @@ class RayExecutor:
         self._take_ref: Any = None
         self._take_gen = 0
         self._wakeup = threading.Event()  # wakes the thread while it is not connected
-
-    # -- the caller's side -------------------------------------------------------------------
-
-    def start(self, on_events: OnEvents) -> None:
-        with self._lock:
-            if self._thread is not None or self._closing:
-                raise RuntimeError("a RayExecutor starts once")
-            self._on_events = on_events
-            # ray.init runs on this thread, not the caller's: it takes seconds, and on the
-            # main thread it would replace uvicorn's SIGTERM handler with sys.exit. The thread
-            # lives until ray.shutdown: a local Ray's processes die with the thread that
-            # started them (they are started with a parent-death signal, which is per thread).
-            self._thread = threading.Thread(
-                target=self._supervise, name="trainscope-ray-executor", daemon=True
-            )
-        self._thread.start()
-
-    def submit(self, job: Job) -> None:
-        with self._lock:
-            if self._closing:
-                raise RuntimeError("the executor is shut down")
-            if any(j.run_id == job.run_id for j in self._queue) or self._running(job.run_id):
-                raise ValueError(f"run {job.run_id} is already queued or running")
-            if self._broken:
-                self._injected.append((job.run_id, Status("failed", message=self._error)))
-            else:
-                self._queue.append(job)
-            self._wakeup.set()
-
-    def stop(self, run_id: int) -> bool:
-        with self._lock:
-            queued = next((j for j in self._queue if j.run_id == run_id), None)
-            if queued is not None:
-                self._queue.remove(queued)
-                self._injected.append((run_id, Status("stopped", message=STOPPED_BEFORE_START)))
-            else:
-                attempt = self._running(run_id)
-                if attempt is None:
-                    return False
-                self._request_stop(attempt, self._grace_s, time.monotonic())
-            self._wakeup.set()
-            return True
-
-    def shutdown(self, grace_s: float) -> None:
-        with self._lock:
-            if not self._closing:
-                self._closing = True
-                now = time.monotonic()
-                for attempt in self._attempts.values():  # ended ones too: bounds the wait
-                    self._request_stop(attempt, grace_s, now)
-            thread = self._thread
-            self._wakeup.set()
-        if thread is not None and thread is not threading.current_thread():
-            thread.join(grace_s + SHUTDOWN_EXTRA_S)
 
     def snapshot(self) -> ExecutorSnapshot:
         with self._lock:
@@ -194,19 +133,14 @@ class RayExecutor:
 
     # -- helpers that need the lock held -----------------------------------------------------
 
-    def _running(self, run_id: int) -> Attempt | None:
-        """The attempt training `run_id`; one whose final Status went by counts as over."""
-        return next(
-            (a for a in self._attempts.values() if a.job.run_id == run_id and not a.run_ended),
-            None,
-        )
+    def _seats(self) -> Iterable[Attempt]:
+        return self._attempts.values()
 
-    def _request_stop(self, attempt: Attempt, grace_s: float, now: float) -> None:
-        if attempt.killed_for is not None:
-            return  # already being killed
-        deadline = now + grace_s
-        if attempt.stop_deadline is None or deadline < attempt.stop_deadline:
-            attempt.stop_deadline, attempt.stop_grace_s = deadline, grace_s
+    def _hopeless(self) -> str | None:
+        return self._error if self._broken else None
+
+    def _wake(self) -> None:
+        self._wakeup.set()
 
     def _slots(self) -> int:
         room = self._gpus or self._cpus
@@ -225,21 +159,17 @@ class RayExecutor:
 
     # -- the executor thread -----------------------------------------------------------------
 
-    def _supervise(self) -> None:
-        try:
-            self._connect()
-            while not self._finished:
-                if self._connected:
-                    self._step()
-                else:
-                    self._idle()
-        except Exception:
-            log.exception("the Ray executor thread failed; its runs will report nothing more")
-        finally:
-            self._disconnect()
-            with self._lock:
-                self._finished = True
-                self._connected = False
+    def _prepare(self) -> None:
+        # ray.init runs on this thread, not the caller's: it takes seconds, and on the main
+        # thread it would replace uvicorn's SIGTERM handler with sys.exit. The thread lives
+        # until ray.shutdown: a local Ray's processes die with the thread that started them
+        # (they are started with a parent-death signal, which is per thread).
+        self._connect()
+
+    def _cleanup(self) -> None:
+        self._disconnect()
+        with self._lock:
+            self._connected = False
 
     def _connect(self) -> None:
         import ray
@@ -277,11 +207,7 @@ class RayExecutor:
                 return  # queued runs stay queued, as on any shutdown
             self._broken = True
             self._error = self._error or f"the executor shut down before reaching {where}"
-            # Nothing will ever run the queued jobs: say so now rather than leave them waiting.
-            self._injected.extend(
-                (j.run_id, Status("failed", message=self._error)) for j in self._queue
-            )
-            self._queue.clear()
+            self._fail_queued(self._error)
 
     def _start_mailbox(self) -> None:
         import ray
@@ -311,49 +237,37 @@ class RayExecutor:
             self._owns_ray = False
             ray.shutdown()
 
-    def _idle(self) -> None:
-        """Not connected (gave up): fail what is submitted; end when shut down."""
-        self._wakeup.wait(POLL_S)
-        self._wakeup.clear()
-        with self._lock:
-            out, self._injected = self._injected, []
-            if self._closing:
-                self._finished = True
-        if out:
-            self._deliver(out)
+    def _extra_deadlines(self, now: float) -> Iterable[float]:
+        return [now + POLL_S]
 
-    def _step(self) -> None:
+    def _wait(self, timeout: float | None) -> list[Any]:
         import ray
 
+        if not self._connected:  # gave up connecting: wait for submits to fail, or shutdown
+            self._wakeup.wait(POLL_S)
+            self._wakeup.clear()
+            return []
         with self._lock:
             refs = [self._take_ref] + [a.ref for a in self._attempts.values() if not a.resolved]
-            timeout = self._timeout(time.monotonic())
         ready, _ = ray.wait(refs, num_returns=1, timeout=timeout)
         if ready:  # collect everything that is ready, not just the first
             ready, _ = ray.wait(refs, num_returns=len(refs), timeout=0)
         if time.monotonic() >= self._resources_at + RESOURCES_EVERY_S:
             self._refresh_resources()
-        out: list[RunEvent] = []
-        with self._lock:
-            out.extend(self._injected)
-            self._injected.clear()
-            for attempt in self._attempts.values():
-                if not attempt.resolved and attempt.ref in ready:
-                    self._resolve(attempt)
-            if self._take_ref in ready:
-                self._take(out)
-            now = time.monotonic()
-            self._send_stops()
-            self._kill_overdue(now)
-            self._dispatch(out)
-            if self._closing and not self._attempts:
-                self._finished = True
-        if out:
-            self._deliver(out)
+        return list(ready)
 
-    def _timeout(self, now: float) -> float:
-        deadlines = [a.stop_deadline for a in self._attempts.values() if a.stop_deadline]
-        return max(0.0, min([now + POLL_S, *deadlines]) - now)
+    def _collect(self, ready: list[Any], out: list[RunEvent]) -> None:
+        for attempt in self._attempts.values():
+            if not attempt.resolved and attempt.ref in ready:
+                self._resolve(attempt)
+        if self._take_ref in ready:
+            self._take(out)
+
+    def _advance(self, now: float, out: list[RunEvent]) -> None:
+        if self._connected:
+            self._dispatch(out)
+        if self._closing and not self._attempts:
+            self._finished = True
 
     def _resolve(self, attempt: Attempt) -> None:
         """The task ended (its ObjectRef is ready): note how; report it after the next take."""
@@ -380,20 +294,18 @@ class RayExecutor:
             attempt = self._attempts.get(ticket)
             if attempt is None:
                 continue  # an attempt already reported (killed): its stragglers are dropped
-            for message in decode(batch):
-                if isinstance(message, tuple):
-                    out.append(message)
-                    if isinstance(message[1], Status) and message[0] == attempt.job.run_id:
-                        attempt.run_ended = True
-                elif isinstance(message, WorkerReady):
-                    attempt.ready, attempt.pid, attempt.device = True, message.pid, message.device
-                elif isinstance(message, JobDone):
-                    attempt.done = True
+            self._route(attempt, decode(batch), out)
         for attempt in list(self._attempts.values()):
             if attempt.settle_after is not None and attempt.settle_after <= self._take_gen:
                 self._settle(attempt, out)
         self._take_gen += 1
         self._take_ref = self._mailbox.take.remote(TAKE_WAIT_S)
+
+    def _control(self, attempt: Attempt, message: Control) -> None:
+        if isinstance(message, WorkerReady):
+            attempt.ready, attempt.pid, attempt.device = True, message.pid, message.device
+        elif isinstance(message, JobDone):
+            attempt.done = True
 
     def _settle(self, attempt: Attempt, out: list[RunEvent]) -> None:
         """The task is over and all it sent is in: report its end unless it did itself."""
@@ -430,26 +342,22 @@ class RayExecutor:
                 out.append((attempt.job.run_id, lost_status(attempt.job, why)))
         self._start_mailbox()
 
-    def _send_stops(self) -> None:
-        for attempt in self._attempts.values():
-            if attempt.stop_deadline is not None and not attempt.stop_sent:
-                attempt.stop_sent = True
-                self._mailbox.stop.remote(attempt.ticket)  # the task's next poll sees it
+    def _ask_stop(self, attempt: Attempt) -> None:
+        # On the caller's thread (Ray's calls are thread-safe); `.remote` only queues the call.
+        if self._mailbox is not None:  # None: the executor thread ended, and with it the runs
+            self._mailbox.stop.remote(attempt.ticket)  # the task's next poll sees it
 
-    def _kill_overdue(self, now: float) -> None:
+    def _alive(self, attempt: Attempt) -> bool:
+        return not attempt.resolved
+
+    def _kill(self, attempt: Attempt) -> float | None:
         import ray
 
-        for attempt in self._attempts.values():
-            deadline = attempt.stop_deadline
-            if deadline is not None and now >= deadline and attempt.killed_for is None:
-                attempt.stop_deadline = None
-                if attempt.resolved:
-                    continue
-                attempt.killed_for = f"killed after {attempt.stop_grace_s:g} s grace period"
-                try:
-                    ray.cancel(attempt.ref, force=True)  # its worker process exits at once
-                except Exception:
-                    log.warning("could not cancel run %d", attempt.job.run_id, exc_info=True)
+        try:
+            ray.cancel(attempt.ref, force=True)  # its worker process exits at once
+        except Exception:
+            log.warning("could not cancel run %d", attempt.job.run_id, exc_info=True)
+        return None
 
     def _dispatch(self, out: list[RunEvent]) -> None:
         if self._closing:
@@ -490,15 +398,3 @@ class RayExecutor:
         with self._lock:
             self._cpus, self._gpus = cpus, gpus
             self._devices = [describe_node(n) for n in nodes]
-
-    def _deliver(self, out: list[RunEvent]) -> None:
-        """Outside the lock: on_events may take a while (the database's busy timeout)."""
-        assert self._on_events is not None
-        try:
-            to_stop = self._on_events(out)
-        except Exception:
-            log.exception("on_events failed; %d events of this batch are lost", len(out))
-            return
-        # Runs whose events could not be stored: they have failed, training on is waste.
-        for run_id in to_stop or ():
-            self.stop(run_id)

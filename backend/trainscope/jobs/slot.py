@@ -1,7 +1,8 @@
 """Server side: a slot of the local executor and the worker process serving it now.
 
 The mechanics of one worker (spawn it, talk to it over its pipes, collect it when it exits)
-live here; what to do about it (which job, when to stop, kill or replace) is `LocalExecutor`'s.
+live here; what to do about it (which job, when to stop, kill or replace) is `LocalExecutor`'s
+and `ExecutorCore`'s, whose stop bookkeeping a `Slot` carries as a `Seat`.
 """
 
 from __future__ import annotations
@@ -17,6 +18,7 @@ from pathlib import Path
 
 from trainscope.data_layout import has_checkpoint
 from trainscope.jobs.executor import WorkerSnapshot
+from trainscope.jobs.executor_core import Seat
 from trainscope.jobs.job import Job
 from trainscope.jobs.messages import Message, WireMessage, decode
 from trainscope.jobs.worker import NO_RUN, worker_main
@@ -56,7 +58,7 @@ def died_status(job: Job, exitcode: int | None) -> Status:
 
 
 @dataclass(eq=False)
-class Slot:
+class Slot(Seat):
     """One slot, and the worker process serving it now (replaced when it dies)."""
 
     index: int
@@ -68,15 +70,14 @@ class Slot:
     ready: bool = False
     device: str | None = None
     run: Job | None = None
-    run_ended: bool = False  # its final Status went by; the worker is still tidying up
-    stop_deadline: float | None = None  # the worker is killed if the run has not ended by then
-    stop_grace_s: float = 0.0
-    killed_for: str | None = None  # the message of the `stopped` status the kill reports
     respawn_at: float | None = None
     startup_failures: int = 0
     error: str | None = None
     broken: bool = False  # gave up spawning
     exit_deadline: float | None = None  # shutdown: killed if still alive by then
+
+    def current(self) -> Job | None:
+        return self.run
 
     def spawn(self, ctx: SpawnContext, slots: int, data_dir: Path) -> None:
         """Server side: start a worker process; it warms up, then says WorkerReady.
