@@ -34,15 +34,15 @@ from pathlib import Path
 from typing import IO, Any, Literal
 
 from trainscope.entrypoints.stdout_metrics import StdoutParser
-from trainscope.jobs.job import Job, ScriptLaunch
+from trainscope.jobs.job import SCRIPT_ASK_S, SCRIPT_KILL_AFTER_S, Job, ScriptLaunch
 from trainscope.schemas.events import Event, LogLines, Point, Started, Status
 
 LOG_FLUSH_S = 0.05  # console lines reach the browser this often at most
 LOG_BATCH = 500  # or sooner, when this many are waiting
 MAX_LINE = 8_192  # characters kept of one line (a runaway progress bar has no newline)
 POLL_S = 0.02
-ASK_S = 3.0  # an attached script gets this long to see run.should_stop before SIGINT
-KILL_AFTER_S = 10.0  # SIGTERM → SIGKILL
+ASK_S = SCRIPT_ASK_S  # an attached script gets this long to see run.should_stop before SIGINT
+KILL_AFTER_S = SCRIPT_KILL_AFTER_S  # SIGTERM → SIGKILL
 STDERR_TAIL = 12  # lines of stderr quoted in a failed run's message
 # Never handed to user code: the server's credentials and settings (docs/security.md).
 SERVER_ONLY_ENV = ("TRAINSCOPE_",)
