@@ -14,7 +14,7 @@ import os
 from pathlib import Path
 from typing import Any
 
-from trainscope.sdk.columns import Problems, Row, to_columns
+from trainscope.sdk.columns import Problems, Row, to_columns, with_canonical_names
 
 ATTACH_ENV = "TRAINSCOPE_ATTACH_FD"
 
@@ -83,7 +83,8 @@ class AttachedSink:
         return self.run_id
 
     def encode(self, first_seq: int, rows: list[Row]) -> list[Any]:
-        steps, epochs, times, values, _ = to_columns(rows, self._problems)
+        steps, epochs, times, logged, _ = to_columns(rows, self._problems)
+        values = with_canonical_names(logged)  # DESIGN §9, as the other sinks send them
         names = list(values)
         out = []
         for i, row in enumerate(zip(*values.values(), strict=True)):
