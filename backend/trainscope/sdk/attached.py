@@ -65,6 +65,9 @@ class AttachedSink:
         self._fd = int(env[ATTACH_ENV])
         self._stop_file = Path(env.get("TRAINSCOPE_STOP_FILE", os.devnull + ".none"))
         self._problems = problems
+        # Said at once, in init() on the script's own thread: the worker then stops reading
+        # metrics off stdout before the script prints its first one (no curve twice).
+        self._write({"type": "hello"})
 
     def _write(self, message: dict[str, Any]) -> None:
         self._write_bytes((json.dumps(message, separators=(",", ":")) + "\n").encode())
@@ -79,7 +82,6 @@ class AttachedSink:
             raise Fatal(f"the worker that started this run is gone ({exc})") from None
 
     def create(self) -> int:
-        self._write({"type": "hello"})
         return self.run_id
 
     def encode(self, first_seq: int, rows: list[Row]) -> list[Any]:
