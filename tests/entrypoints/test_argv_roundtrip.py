@@ -65,7 +65,7 @@ values: dict[str, Any] = {
 }
 
 
-@settings(max_examples=300, deadline=None)
+@settings(max_examples=200, deadline=None)
 @given(st.fixed_dictionaries({}, optional=values))
 def test_the_parser_reads_back_what_was_asked(asked: dict[str, Any]) -> None:
     args = validate_args(SCHEMA, {"src": "data", **asked})

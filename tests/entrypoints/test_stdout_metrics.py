@@ -141,7 +141,7 @@ def test_a_bad_pattern_is_refused_with_the_reason() -> None:
         StdoutParser([r"loss (\d+)"])
 
 
-@settings(max_examples=500, deadline=None)
+@settings(max_examples=300, deadline=None)
 @given(st.text(max_size=300))
 def test_no_line_crashes_the_parser(line: str) -> None:
     m = parse_line(line)
@@ -157,7 +157,7 @@ _PIECES = st.sampled_from(
 )  # fmt: skip
 
 
-@settings(max_examples=500, deadline=None)
+@settings(max_examples=300, deadline=None)
 @given(st.lists(_PIECES, max_size=40).map("".join))
 def test_near_miss_lines_never_crash(line: str) -> None:
     m = parse_line(line)
