@@ -39,11 +39,14 @@ export function wireActions({ main, els, id, navigate, getRun, setRun, renderHea
     }
   };
 
+  // The answer first, then the run as it is by then: a status message may have come meanwhile.
   b.stop.addEventListener("click", () => busy(b.stop, "Stopping…", async () => {
-    setRun(withStopAnswer(getRun(), await api.stop(id)));
+    const answer = await api.stop(id);
+    setRun(withStopAnswer(getRun(), answer));
   }));
   b.resume.addEventListener("click", () => busy(b.resume, "Resuming…", async () => {
-    setRun(withResumeAnswer(getRun(), await api.resume(id)));
+    const answer = await api.resume(id);
+    setRun(withResumeAnswer(getRun(), answer));
     onResumed();
   }));
   b.repeat.addEventListener("click", () => {
