@@ -71,18 +71,3 @@ export const api = {
   },
 };
 
-/** Columnar metrics body → list of points like the websocket's. */
-export function columnsToPoints(cols) {
-  const out = [];
-  const keys = Object.keys(cols.values || {});
-  for (let i = 0; i < cols.seq.length; i++) {
-    const values = {};
-    for (const k of keys) {
-      const v = cols.values[k][i];
-      if (v !== null && v !== undefined) values[k] = v;
-    }
-    out.push({ seq: cols.seq[i], iteration: cols.iteration[i], epoch: cols.epoch[i],
-      wall_time: cols.wall_time[i], values });
-  }
-  return out;
-}

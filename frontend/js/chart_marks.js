@@ -2,30 +2,29 @@
 // alternate-epoch bands and the doctor's finding markers. Layout, because a shape costs nothing
 // per point: these change when an epoch starts or the findings change, never per point.
 
-import { bandColor, cssVar } from "./plot_base.js";
+import { SEVERITY, ROLE } from "./palette.js";
+import { bandColor, themeColor } from "./plot_base.js";
 
 export const SEVERITIES = ["critical", "warning", "info", "ok"];
-
-const SEVERITY_FALLBACK = { critical: "#d62728", warning: "#c98a00", info: "#2f6fde", ok: "#2ca56b" };
 
 /** The severity's colour in the current theme (the CSS variables --sev-critical etc.). */
 export function severityColor(severity) {
   const s = SEVERITIES.includes(severity) ? severity : "info";
-  return cssVar(`--sev-${s}`) || SEVERITY_FALLBACK[s];
+  return themeColor(`--sev-${s}`, SEVERITY[s]);
 }
 
 /**
  * Alternate epochs shaded: [start, end) of every even epoch, in the chart's x units.
- * `charts`: a RunCharts (cols, xMode, ipe, size, x(i)).
+ * `charts`: a RunCharts (store, xMode, ipe, size, x(i)).
  */
 export function epochBands(charts) {
   const shapes = [];
-  const c = charts.cols;
-  const n = c.ep.length ? c.ep[c.ep.length - 1] : 0;
+  const ep = charts.store.epoch;
+  const n = ep.length ? ep[ep.length - 1] : 0;
   if (!n || n > 400) return shapes; // hundreds of bands are noise, not help
   const startOf = new Map();
   if (charts.xMode === "time" || !charts.ipe) {
-    for (let i = 0; i < c.ep.length; i++) if (!startOf.has(c.ep[i])) startOf.set(c.ep[i], charts.x(i));
+    for (let i = 0; i < ep.length; i++) if (!startOf.has(ep[i])) startOf.set(ep[i], charts.x(i));
   }
   const edge = (e) => { // x where epoch e starts
     if (charts.xMode === "epoch" && charts.ipe) return e - 1;
@@ -67,7 +66,7 @@ export function findingMarks(findings, xOf, [x0, x1] = [0, 0]) {
     const right = x1 > x0 && x > x0 + 0.85 * (x1 - x0);
     annotations.push({ x, xref: "x", y: 1, yref: "paper", xanchor: right ? "right" : "left", yanchor: "top",
       text: f.code, showarrow: false, xshift: right ? -2 : 2, font: { size: 10, color },
-      bgcolor: cssVar("--bg-panel") || "rgba(255,255,255,0.8)", opacity: 0.9,
+      bgcolor: themeColor("--bg-panel", ROLE.panel), opacity: 0.9,
       hovertext: f.message, name: `finding-${f.code}` });
   }
   return { shapes, annotations };

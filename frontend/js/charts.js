@@ -2,12 +2,12 @@
 // the compare overlay. The run page's live charts are in run_charts.js.
 
 import { toNum } from "./format.js";
-import { BASE_CONFIG, cssVar, themeLayout, themed } from "./plot_base.js";
-import { Smoother } from "./series.js";
+import { ROLE } from "./palette.js";
+import { BASE_CONFIG, themeColor, themeLayout, themed } from "./plot_base.js";
+import { Smoother, finiteXY } from "./series.js";
+import { xMapper, xTitle } from "./x_axis.js";
 
-export { COLORS, plotlyReady, rethemeAll } from "./plot_base.js";
-
-const X_TITLES = { iteration: "Iteration", epoch: "Epoch", time: "Time (s)" };
+export { plotlyReady, rethemeAll } from "./plot_base.js";
 
 /* ---------- results when a run ends ---------- */
 
@@ -33,9 +33,9 @@ export function drawPredictions(el, pred) {
   const lo = Math.min(...finite), hi = Math.max(...finite);
   Plotly.react(el, [
     { type: "scatter", mode: "markers", x: t, y: p, name: "test samples",
-      marker: { size: 5, color: "#2f6fde", opacity: 0.6 } },
+      marker: { size: 5, color: ROLE.accuracy, opacity: 0.6 } },
     { type: "scatter", mode: "lines", x: [lo, hi], y: [lo, hi], name: "predicted = target",
-      line: { dash: "dash", color: cssVar("--muted") || "#888" } },
+      line: { dash: "dash", color: themeColor("--muted", ROLE.muted) } },
   ], themed({ height: 420, margin: { l: 60, r: 10, t: 10, b: 50 },
     xaxis: { title: { text: "Target" } }, yaxis: { title: { text: "Predicted" } },
     legend: { orientation: "h", y: 1.08 } }), { displaylogo: false, responsive: true });
@@ -43,7 +43,7 @@ export function drawPredictions(el, pred) {
 
 /* ---------- compare ---------- */
 
-/** series: [{label, color, cols (columnar metrics body), task}] → accuracy above loss. */
+/** series: [{label, color, cols (a ColumnStore or a columnar metrics body), task}] → accuracy above loss. */
 export function drawCompare(el, series, { xMode = "iteration", beta = 0.6 } = {}) {
   const traces = [];
   const anyRegression = series.some((s) => s.task === "regression");
@@ -51,19 +51,13 @@ export function drawCompare(el, series, { xMode = "iteration", beta = 0.6 } = {}
   const scale = anyRegression ? 1 : 100;
   for (const s of series) {
     const c = s.cols;
-    const ipe = s.ipe || null;
-    const xs = c.iteration.map((it, i) => (xMode === "epoch" && ipe ? it / ipe
-      : xMode === "time" ? c.wall_time[i] - c.wall_time[0] : it));
+    const xOf = xMapper(c, xMode, s.ipe || null);
     const add = (key, axis, sc, dashed, showlegend) => {
       const arr = c.values[key];
       if (!arr) return;
-      const x = [], y = [];
       const sm = new Smoother(dashed ? 0 : beta);
-      for (let i = 0; i < arr.length; i++) {
-        const v = toNum(arr[i]);
-        if (v === null || !Number.isFinite(v)) continue;
-        x.push(xs[i]); y.push(sm.push(v * sc));
-      }
+      const { x, y: raw } = finiteXY(arr, xOf, { scale: sc });
+      const y = raw.map((v) => sm.push(v));
       traces.push({ type: "scatter", mode: dashed ? "lines+markers" : "lines",
         name: s.label, legendgroup: s.label, showlegend, x, y, xaxis: "x", yaxis: axis,
         line: { color: s.color, width: dashed ? 1.5 : 2, dash: dashed ? "dash" : "solid" },
@@ -80,11 +74,11 @@ export function drawCompare(el, series, { xMode = "iteration", beta = 0.6 } = {}
     ...t, height: 560, uirevision: "compare", hovermode: "closest",
     margin: { l: 64, r: 16, t: 30, b: 44 },
     legend: { orientation: "h", y: 1.06, x: 0 },
-    xaxis: { ...t.xaxis, anchor: "y2", title: { text: X_TITLES[xMode] } },
+    xaxis: { ...t.xaxis, anchor: "y2", title: { text: xTitle(xMode) } },
     yaxis: { ...t.yaxis, domain: [0.55, 1], title: { text: anyRegression ? "RMSE" : "Accuracy (%)" } },
     yaxis2: { ...t.yaxis, domain: [0, 0.47], title: { text: "Loss" } },
     annotations: [{ text: "solid: training (smoothed) · dashed: validation", xref: "paper",
       yref: "paper", x: 1, y: 1.06, xanchor: "right", showarrow: false,
-      font: { size: 11, color: cssVar("--muted") } }],
+      font: { size: 11, color: themeColor("--muted", ROLE.muted) } }],
   }, BASE_CONFIG);
 }

@@ -3,6 +3,8 @@
 // colour in both. Viridis, with the better end bright: the ends are trimmed per theme so that
 // neither end vanishes into the background (yellow on white, deep purple on near-black).
 
+import { ROLE } from "./palette.js";
+
 const VIRIDIS = ["#440154", "#482878", "#3e4989", "#31688e", "#26828e", "#1f9e89", "#35b779",
   "#6ece58", "#b5de2b", "#fde725"];
 
@@ -47,6 +49,6 @@ export function metricScale(values, goal, theme = "light") {
   return {
     cmin, cmax, colorscale,
     value,
-    color: (v) => (v === null || v === undefined || !Number.isFinite(v) ? "#8a93a3" : at(value(v))),
+    color: (v) => (v === null || v === undefined || !Number.isFinite(v) ? ROLE.none : at(value(v))),
   };
 }

@@ -1,7 +1,8 @@
 // Websocket clients. Both reconnect with exponential backoff. RunStream resumes from the last
 // seq it delivered, so across reconnects and resyncs every point arrives exactly once and in order.
 
-import { columnsToPoints, api } from "./api.js";
+import { api } from "./api.js";
+import { columnsAfter, rowsToColumns } from "./column_store.js";
 
 function wsUrl(path) {
   const proto = location.protocol === "https:" ? "wss:" : "ws:";
@@ -57,28 +58,31 @@ class Reconnecting {
 }
 
 /**
- * One run's live feed. handlers: hello(run), points(points[]), status(msg), findings(list),
- * artefact(name), deleted(), state("live"|"reconnecting"|"gone").
+ * One run's live feed. handlers: hello(run), columns(body), status(msg), findings(list),
+ * artefact(name), deleted(), state("live"|"reconnecting"|"gone"). Points reach columns() as a
+ * columnar body (the shape of GET /api/runs/{id}/metrics): the socket asks for
+ * encoding=columns; a server that still sends `points` rows has them turned into columns here,
+ * and a resync's REST pages are passed on as they come.
  */
 export class RunStream extends Reconnecting {
   constructor(runId, lastSeq, handlers) {
     super();
     this.runId = runId;
-    this.lastSeq = lastSeq; // the last seq delivered to handlers.points
+    this.lastSeq = lastSeq; // the last seq delivered to handlers.columns
     this.handlers = handlers;
     this.resyncing = false;
-    this.pending = []; // points that arrived while a resync fetch was in flight
+    this.pending = []; // columnar bodies that arrived while a resync fetch was in flight
     this.open();
   }
 
-  url() { return `/ws/runs/${this.runId}?after_seq=${this.lastSeq}`; }
+  url() { return `/ws/runs/${this.runId}?after_seq=${this.lastSeq}&encoding=columns`; }
 
-  deliver(points) {
-    const fresh = [];
-    for (const p of points) {
-      if (p.seq > this.lastSeq) { fresh.push(p); this.lastSeq = p.seq; }
-    }
-    if (fresh.length) this.handlers.points?.(fresh);
+  /** Pass on the rows of `body` not delivered yet. */
+  deliver(body) {
+    const fresh = columnsAfter(body, this.lastSeq);
+    if (!fresh.seq.length) return;
+    this.lastSeq = fresh.seq[fresh.seq.length - 1];
+    this.handlers.columns?.(fresh);
   }
 
   async resync() {
@@ -86,10 +90,9 @@ export class RunStream extends Reconnecting {
     this.resyncing = true;
     try {
       for (;;) {
-        const cols = await api.metrics(this.runId, { after_seq: this.lastSeq, limit: 50000 });
-        const page = columnsToPoints(cols);
-        this.deliver(page);
-        if (!cols.has_more || page.length === 0) break;
+        const body = await api.metrics(this.runId, { after_seq: this.lastSeq, limit: 50000 });
+        this.deliver(body);
+        if (!body.has_more || body.seq.length === 0) break;
       }
     } catch (err) {
       // The socket will be reconnected from lastSeq, which is as good as a resync.
@@ -99,18 +102,22 @@ export class RunStream extends Reconnecting {
       this.resyncing = false;
       const queued = this.pending;
       this.pending = [];
-      this.deliver(queued);
+      for (const body of queued) this.deliver(body);
     }
+  }
+
+  /** Points in either encoding → a columnar body, delivered or held during a resync. */
+  received(body) {
+    if (this.resyncing) this.pending.push(body);
+    else this.deliver(body);
   }
 
   onMessage(msg) {
     const hd = this.handlers;
     switch (msg.type) {
       case "hello": hd.state?.("live"); hd.hello?.(msg.run); break;
-      case "points":
-        if (this.resyncing) this.pending.push(...msg.points);
-        else this.deliver(msg.points);
-        break;
+      case "columns": { const { type, ...body } = msg; this.received(body); break; } // eslint-disable-line no-unused-vars
+      case "points": this.received(rowsToColumns(msg.points)); break;
       case "resync": this.resync(); break;
       case "status": hd.status?.(msg); break;
       case "findings": hd.findings?.(msg.findings); break;

@@ -1,15 +1,13 @@
 // The LR range test's chart: training loss against learn rate (log x), per iteration and
-// smoothed, with the doctor's suggestion marked. A chart added to RunCharts (addChart), so it
+// smoothed, with the doctor's suggestion marked. A RunCharts plug-in (run_charts.js), so it
 // draws within the same redraw budget; its x axis is the learn rate, so it is not linked to the
 // others'. A range test has a few hundred points: each round draws it from scratch (decimated
 // past DISPLAY_MAX), which also lets the y range follow the loss until it explodes.
 
-import { cssVar, BASE_CONFIG, themed } from "./plot_base.js";
+import { ROLE, SEVERITY } from "./palette.js";
+import { BASE_CONFIG, themeColor, themed } from "./plot_base.js";
 import { fmtNum } from "./format.js";
-import { DISPLAY_MAX } from "./run_charts.js";
-import { Smoother, minMaxIndices, pick } from "./series.js";
-
-const LOSS_COLOR = "#e0663a";
+import { DISPLAY_MAX, Smoother, finiteXY, minMaxIndices, pick } from "./series.js";
 
 /** The lr-range finding's suggested learn rate (what "Use this" fills in), or null. */
 export function suggestedRate(finding) {
@@ -18,8 +16,7 @@ export function suggestedRate(finding) {
 }
 
 export class LrRangeChart {
-  constructor(charts, el) {
-    this.charts = charts;
+  constructor(el) {
     this.el = el;
     this.linked = false;
     this.finding = null;
@@ -27,15 +24,9 @@ export class LrRangeChart {
 
   /** (learn rate, loss) of rows [0, end) where both are finite and the rate positive. */
   data(end) {
-    const v = this.charts.cols.values;
-    const lr = v.learn_rate || [], loss = v.train_loss || [];
-    const x = [], y = [];
-    for (let i = 0; i < end; i++) {
-      const a = lr[i], b = loss[i];
-      if (a === null || b === null || a === undefined || b === undefined) continue;
-      if (Number.isFinite(a) && a > 0 && Number.isFinite(b)) { x.push(a); y.push(b); }
-    }
-    return { x, y };
+    const { values } = this.charts.store;
+    const lr = values.learn_rate || [];
+    return finiteXY(values.train_loss, (i) => (lr[i] > 0 ? lr[i] : null), { end });
   }
 
   /** Vertical lines at the suggested rate (solid), and dotted where the loss fell fastest,
@@ -43,7 +34,7 @@ export class LrRangeChart {
   marks() {
     const ev = this.finding?.evidence || {};
     const shapes = [], annotations = [];
-    const muted = cssVar("--muted") || "#888";
+    const muted = themeColor("--muted", ROLE.muted);
     const mark = (name, value, text, color, dash, y) => {
       const x = Number(value);
       if (value === null || value === undefined || !Number.isFinite(x) || x <= 0) return;
@@ -52,16 +43,16 @@ export class LrRangeChart {
       // Annotations on a log axis take log10 of the value (shapes take the value itself).
       annotations.push({ xref: "x", x: Math.log10(x), yref: "paper", y, xanchor: "left", yanchor: "top",
         xshift: 3, showarrow: false, text, font: { size: 11, color }, name,
-        bgcolor: cssVar("--bg-panel") || "rgba(255,255,255,0.8)" });
+        bgcolor: themeColor("--bg-panel", ROLE.panel) });
     };
     const suggested = suggestedRate(this.finding);
     const steepest = ev.steepest_lr ?? ev.steepest;
     const sameAsSteepest = steepest !== undefined && Number(steepest) === Number(ev.suggested);
     mark("suggested", ev.suggested, `suggested ${fmtNum(suggested, 3)}${sameAsSteepest ? " (steepest fall)" : ""}`,
-      cssVar("--sev-ok") || "#2ca56b", "solid", 1);
+      themeColor("--sev-ok", SEVERITY.ok), "solid", 1);
     if (!sameAsSteepest) mark("steepest", steepest, `steepest ${fmtNum(steepest, 3)}`, muted, "dot", 0.9);
     mark("min-loss", ev.min_loss_lr ?? ev.min_loss, `lowest loss at ${fmtNum(ev.min_loss_lr ?? ev.min_loss, 3)}`, muted, "dot", 0.8);
-    mark("exploded", ev.exploded_at, `exploded at ${fmtNum(ev.exploded_at, 3)}`, cssVar("--sev-critical") || "#d62728", "dot", 0.7);
+    mark("exploded", ev.exploded_at, `exploded at ${fmtNum(ev.exploded_at, 3)}`, themeColor("--sev-critical", SEVERITY.critical), "dot", 0.7);
     return { shapes, annotations };
   }
 
@@ -91,10 +82,10 @@ export class LrRangeChart {
     }
     Plotly.react(this.el, [
       { type: "scatter", mode: "lines", name: "Training loss (per iteration)", x, y: pick(raw.y, idx),
-        line: { color: LOSS_COLOR, width: 1 }, opacity: 0.35, showlegend: false,
+        line: { color: ROLE.loss, width: 1 }, opacity: 0.35, showlegend: false,
         hovertemplate: "lr %{x:.2e}: loss %{y:.4g}<extra></extra>" },
       { type: "scatter", mode: "lines", name: "Training loss (smoothed)", x, y: pick(smooth, idx),
-        line: { color: LOSS_COLOR, width: 2 }, hovertemplate: "lr %{x:.2e}: smoothed %{y:.4g}<extra></extra>" },
+        line: { color: ROLE.loss, width: 2 }, hovertemplate: "lr %{x:.2e}: smoothed %{y:.4g}<extra></extra>" },
     ], themed({
       uirevision: `lr-range-${this.charts.runId}`,
       height: 320, margin: { l: 72, r: 16, t: 8, b: 44 }, showlegend: true, hovermode: "closest",

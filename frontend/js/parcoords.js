@@ -5,7 +5,8 @@
 // one tick each.
 
 import { fmtNum, metricLabel } from "./format.js";
-import { BASE_CONFIG, cssVar, themeLayout } from "./plot_base.js";
+import { ROLE } from "./palette.js";
+import { BASE_CONFIG, themeColor, themeLayout } from "./plot_base.js";
 
 const isNum = (v) => typeof v === "number" && Number.isFinite(v);
 
@@ -119,9 +120,9 @@ export function drawParcoords(el, sweep, scale) {
   for (const a of axes) if (!a.tickvals) { a.tickvals = niceTicks(a.range[0], a.range[1]); a.ticktext = a.tickvals.map((v) => fmtParam(v)); }
   const norm = (a, v) => (v - a.range[0]) / (a.range[1] - a.range[0]);
 
-  const fg = cssVar("--fg") || "#1d2330";
-  const muted = cssVar("--muted") || "#5d6678";
-  const axisColor = cssVar("--border") || "#d8dce4";
+  const fg = themeColor("--fg", ROLE.fg);
+  const muted = themeColor("--muted", ROLE.label);
+  const axisColor = themeColor("--border", ROLE.border);
   const xs = axes.map((_, i) => i);
   const bestIndex = sweep.best?.index ?? null;
   const traces = [];

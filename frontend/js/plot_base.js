@@ -1,10 +1,10 @@
-// What every chart shares: Plotly itself (loaded without blocking the page), the theme, colours.
+// What every chart shares: Plotly itself (loaded without blocking the page), the theme.
+
+import { COLORS, ROLE } from "./palette.js";
 
 export const BASE_CONFIG = { responsive: true, displaylogo: false, scrollZoom: false,
   modeBarButtonsToRemove: ["lasso2d", "select2d", "autoScale2d"] };
 
-export const COLORS = ["#2f6fde", "#e0663a", "#2ca58d", "#a05cd6", "#d64f7d", "#8c7b1f",
-  "#1fa1c4", "#6b7a8f", "#c9781b", "#4f9a3a"];
 
 /*
  * index.html loads plotly.min.js with `async`, so the app's modules run (and start fetching a
@@ -26,15 +26,20 @@ export function plotlyReady() {
   return ready;
 }
 
+/** A CSS variable of the current theme ("" outside a page: the pure modules' tests). */
 export function cssVar(name) {
+  if (typeof document === "undefined") return "";
   return getComputedStyle(document.documentElement).getPropertyValue(name).trim();
 }
 
-export function bandColor() { return cssVar("--band") || "rgba(120,130,150,0.08)"; }
+/** The theme's colour `name` (a CSS variable), else `fallback` (palette.js). */
+export function themeColor(name, fallback) { return cssVar(name) || fallback; }
+
+export function bandColor() { return themeColor("--band", ROLE.band); }
 
 export function themeLayout() {
-  const fg = cssVar("--fg") || "#1d2330";
-  const grid = cssVar("--grid") || "#e5e8ee";
+  const fg = themeColor("--fg", ROLE.fg);
+  const grid = themeColor("--grid", ROLE.grid);
   return {
     paper_bgcolor: "rgba(0,0,0,0)",
     plot_bgcolor: "rgba(0,0,0,0)",

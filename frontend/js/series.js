@@ -1,5 +1,9 @@
 // Pure helpers over number series: smoothing and decimation for drawing. No DOM, no Plotly.
 
+// A chart drawn from scratch draws at most this many points per trace (min/max decimated);
+// the live path extends a trace until it holds twice as many, then draws it from scratch.
+export const DISPLAY_MAX = 5000;
+
 /** Debiased EMA (TensorBoard's): s_t = β s_{t-1} + (1-β) x_t, shown as s_t / (1 - β^t).
  *  Computed forward only, so points already drawn never change when new ones arrive. */
 export class Smoother {
@@ -66,4 +70,31 @@ export function lowerBound(arr, v) {
   let lo = 0, hi = arr.length;
   while (lo < hi) { const mid = (lo + hi) >> 1; if (arr[mid] < v) lo = mid + 1; else hi = mid; }
   return lo;
+}
+
+/**
+ * x/y of a value column's finite values over rows [start, end): x = xOf(i), y = v × scale.
+ * Absent values (null) are skipped, and so are rows whose x is not a finite number; a
+ * non-finite value (NaN, ±Infinity, or its JSON string) goes to onBad(i, v) when given.
+ * The one loop every chart uses to turn a metric into a trace.
+ */
+export function finiteXY(arr, xOf, { start = 0, end = arr ? arr.length : 0, scale = 1, onBad = null } = {}) {
+  const x = [], y = [];
+  if (!arr) return { x, y };
+  for (let i = start; i < end; i++) {
+    const raw = arr[i];
+    if (raw === null || raw === undefined) continue;
+    const v = typeof raw === "number" ? raw : Number(raw);
+    if (!Number.isFinite(v)) { onBad?.(i, v); continue; }
+    const xi = xOf(i);
+    if (xi === null || xi === undefined || !Number.isFinite(xi)) continue;
+    x.push(xi); y.push(v * scale);
+  }
+  return { x, y };
+}
+
+/** "NaN", "Infinity" or "-Infinity": how a non-finite value is named to a person. */
+export function nonFiniteWord(v) {
+  if (Number.isNaN(v)) return "NaN";
+  return v > 0 ? "Infinity" : "-Infinity";
 }

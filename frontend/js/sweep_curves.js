@@ -1,7 +1,8 @@
 // Every trial's validation curve on one chart, each coloured by its final target metric on the
 // same scale as the parallel-coordinates chart; the best trial drawn thick and labelled, on top.
 
-import { metricLabel, toNum } from "./format.js";
+import { metricLabel } from "./format.js";
+import { finiteXY } from "./series.js";
 import { BASE_CONFIG, cssVar, themed } from "./plot_base.js";
 import { fmtParam } from "./parcoords.js";
 
@@ -13,17 +14,9 @@ export function curveMetric(sweep, anyCols) {
   return "val_loss";
 }
 
-/** cols: columnar metrics body → {x, y} of `key`'s finite values, scaled. */
+/** cols: columnar metrics body → {x, y} of `key`'s finite values against iterations, scaled. */
 function series(cols, key, scale) {
-  const x = [], y = [];
-  const arr = cols?.values?.[key];
-  if (!arr) return { x, y };
-  for (let i = 0; i < arr.length; i++) {
-    const v = toNum(arr[i]);
-    if (v === null || !Number.isFinite(v)) continue;
-    x.push(cols.iteration[i]); y.push(v * scale);
-  }
-  return { x, y };
+  return finiteXY(cols?.values?.[key], (i) => cols.iteration[i], { scale });
 }
 
 /**

@@ -1,7 +1,9 @@
 // Compare: runs' curves overlaid, and a table of only the spec fields that differ.
 
 import { api } from "../api.js";
-import { drawCompare, COLORS, plotlyReady } from "../charts.js";
+import { drawCompare, plotlyReady } from "../charts.js";
+import { ColumnStore } from "../column_store.js";
+import { seriesColor } from "../palette.js";
 import { on } from "../state.js";
 import { h, runLabel, flatten, fmtValue } from "../format.js";
 import { fmtConfigValue, isExternal, mirroredOptions } from "../external.js";
@@ -36,7 +38,7 @@ export async function mountCompare(main, { query }) {
   status.textContent = `${ok.length} run${ok.length === 1 ? "" : "s"}${failed.length ? ` · could not load ${failed.join(", ")}` : ""}`;
 
   const series = ok.map(({ run, cols }, i) => ({
-    label: `${runLabel(run)}${run.name ? ` (#${run.id})` : ""}`, color: COLORS[i % COLORS.length], cols,
+    label: `${runLabel(run)}${run.name ? ` (#${run.id})` : ""}`, color: seriesColor(i), cols: new ColumnStore(cols),
     task: run.info?.task, ipe: run.progress?.iterations_per_epoch,
   }));
   const draw = () => drawCompare(chartEl, series, { xMode: xAxis.value });

@@ -5,7 +5,8 @@
 
 import { api } from "../api.js";
 import { BAND_MODES, drawBands } from "../band_chart.js";
-import { COLORS, plotlyReady } from "../charts.js";
+import { plotlyReady } from "../charts.js";
+import { COLORS } from "../palette.js";
 import { on } from "../state.js";
 import { h, runLabel, fmtMetric, metricLabel, fmtReason, FINAL } from "../format.js";
 

@@ -1,28 +1,28 @@
-// The run page: live training-progress charts, info panel, actions, results.
+// The run page: fetches the run and its history, builds the page (run_layout.js), draws the
+// charts (RunCharts and its plug-ins), follows the run live (RunStream) and merges what comes
+// (run_state.js) into the head, the info panel (run_info.js) and the charts. The buttons are
+// run_actions.js's.
 
 import { api } from "../api.js";
 import { RunStream } from "../live.js";
 import { drawConfusion, drawPredictions, rethemeAll } from "../charts.js";
+import { emptyColumns } from "../column_store.js";
 import { DISPLAY_MAX, RunCharts } from "../run_charts.js";
+import { CurveChart, LearnRateChart, LOSS, QUALITY } from "../training_charts.js";
 import { on } from "../state.js";
-import { h, runLabel, fmtNum, fmtDuration, fmtReason, FINAL, flatten, toNum } from "../format.js";
+import { h, runLabel, flatten } from "../format.js";
 import { LrRangeChart } from "../lr_range.js";
 import { KINDS, baseName, runKind } from "../run_kinds.js";
 import { UpdateRatioChart } from "../update_ratio_chart.js";
 import { OtherMetricsChart } from "../other_metrics_chart.js";
-import { isExternal, maxEpochsOf, patchInScript } from "../external.js";
-import { configPanel } from "./config_panel.js";
+import { isExternal, patchInScript } from "../external.js";
 import { DoctorPanel, LrRangeCard, Verdict } from "./doctor.js";
 import { newRunUrl } from "./new_run.js";
-import { RestartDialog } from "./restart_dialog.js";
 import { groupUrl } from "./group.js";
-
-function download(url, name) {
-  const a = h("a", { href: url, download: name });
-  document.body.append(a);
-  a.click();
-  a.remove();
-}
+import { runLayout, say } from "./run_layout.js";
+import { infoRows } from "./run_info.js";
+import { wireActions } from "./run_actions.js";
+import { actionsOf, liveWord, taskOf, withHello, withPoints, withStatus } from "./run_state.js";
 
 export async function mountRun(main, { id, navigate }) {
   const cleanups = [];
@@ -43,223 +43,86 @@ export async function mountRun(main, { id, navigate }) {
   // A run logged by its own script (the SDK): trainscope cannot restart, resume or repeat it;
   // Stop asks the script, which hears it with its next log.
   const external = isExternal(run);
-
-  /* ---------- skeleton ---------- */
-  const statusEl = h("span", { class: "badge big", "data-testid": "run-status" });
-  const liveEl = h("span", { class: "live-state", "data-testid": "live-state" });
-  const titleEl = h("h1", {});
-  const subEl = h("div", { class: "sub muted" });
-  const btn = (testid, label, cls = "btn") => h("button", { type: "button", class: cls, "data-testid": testid }, label);
-  const b = {
-    stop: btn("stop", "■ Stop", "btn danger-outline"),
-    resume: btn("resume", "▶ Resume"),
-    restart: btn("restart", "↻ Restart with changes", "btn primary"),
-    repeat: btn("repeat", "Repeat ×3"),
-    csv: btn("export-csv", "CSV"),
-    png: btn("export-png", "PNG"),
-    del: btn("delete", "Delete", "btn danger-outline"),
-  };
-  b.stop.title = external ? "Ask the script to stop: it hears it with its next log and ends the run stopped"
-    : "Stop gracefully (a checkpoint is written; Resume continues)";
-  const stopNote = h("p", { class: "stop-note", role: "status", "data-testid": "stop-requested", hidden: true },
-    "stop requested — the script will stop at its next log");
-  b.repeat.title = "Start new runs identical to this one but for the seed, in one group: how much of a result is noise?";
-  const repeatCount = h("input", { type: "number", min: "1", max: "50", step: "1", value: "3", class: "count-input",
-    "data-testid": "repeat-count", id: "repeat-count", "aria-label": "How many repeats" });
-  const repeatLabel = () => {
-    const n = Math.round(Number(repeatCount.value));
-    b.repeat.textContent = `Repeat ×${Number.isFinite(n) && n >= 1 ? Math.min(n, 50) : "?"}`;
-  };
-  repeatCount.addEventListener("input", repeatLabel);
-  repeatCount.addEventListener("keydown", (ev) => { if (ev.key === "Enter") { ev.preventDefault(); b.repeat.click(); } });
-  b.csv.title = "Export the points as CSV";
-  b.png.title = "Export the charts as PNG";
-
-  const smoothing = h("input", { type: "range", min: "0", max: "0.99", step: "0.01", value: "0.6",
-    "data-testid": "smoothing", id: "smoothing", "aria-label": "Smoothing" });
-  const smoothVal = h("output", { for: "smoothing", class: "small mono" }, "0.60");
-  const xAxis = h("select", { "data-testid": "x-axis", id: "x-axis", "aria-label": "X axis" },
-    h("option", { value: "iteration" }, "Iteration"), h("option", { value: "epoch" }, "Epoch"),
-    h("option", { value: "time" }, "Time"));
-  const logY = h("input", { type: "checkbox", "data-testid": "log-y", id: "log-y" });
-
-  const accEl = h("div", { class: "chart", "data-testid": "chart-accuracy" });
-  const lossEl = h("div", { class: "chart", "data-testid": "chart-loss" });
-  const lrEl = h("div", { class: "chart small-chart", "data-testid": "chart-lr" });
-  const otherEl = h("div", { class: "chart", "data-testid": "chart-other" });
-  const otherNote = h("p", { class: "muted small" });
-  const otherWrap = h("div", { class: "other-chart", "data-testid": "other-metrics", hidden: true },
-    h("h3", { class: "chart-title" }, "Other metrics", h("span", { class: "muted small" }, " logged by the script, one panel each")),
-    otherEl, otherNote);
-  const ratioEl = h("div", { class: "chart small-chart", "data-testid": "chart-update-ratio" });
-  const ratioWrap = h("div", { class: "ratio-chart", "data-testid": "update-ratio", hidden: true },
-    h("h3", { class: "chart-title", title: "Far below 1e-3 the layer barely learns (raise the learn rate); far above, its steps are too big (lower it)." },
-      "Update / weight ratio", h("span", { class: "muted small" }, " ‖Δw‖/‖w‖ per layer; healthy ≈ 1e-3 (shaded 1e-4 to 1e-2)")),
-    ratioEl);
-  const info = h("dl", { class: "info", "data-testid": "info-panel" });
   const kind = runKind(run);
   // The LR range test's suggestion is for training: applied, it starts a train run (a child of
   // the test), not another test. The other preflight checks' fixes are checked again.
   // (A suggestion's patch may already say kind "train"; the name still loses its prefix.)
   const restartBody = (patch) => (kind === "lr-range-test"
     ? { kind: "train", name: baseName(run.spec?.name) ?? null, ...patch } : patch);
-  const onEdit = (patch) => (kind === "lr-range-test" ? navigate(newRunUrl(id, flatten(patch))) : openRestart(patch));
+  const onEdit = (patch) => (kind === "lr-range-test" ? navigate(newRunUrl(id, flatten(patch))) : actions.openRestart(patch));
   const doctor = new DoctorPanel({ runId: id, navigate, onEdit, restartBody,
     inScript: external ? (patch) => patchInScript(run, patch) : null });
   const verdict = KINDS[kind]?.verdict ? new Verdict(kind) : null;
   const lrCard = kind === "lr-range-test" ? new LrRangeCard({ runId: id, navigate }) : null;
-  const resultsEl = h("section", { class: "results card", hidden: true });
-  const notice = h("div", { class: "notice", hidden: true, role: "status", "data-testid": "notice" });
-
-  const page = h("div", { class: "page run-page", "data-testid": "run-page", "data-run-id": String(id),
-    "data-last-seq": "0", "data-points": "0" },
-  h("header", { class: "run-head" },
-    h("div", { class: "title-block" }, h("div", { class: "title-row" }, titleEl,
-      external ? h("span", { class: "badge big kind-script", "data-testid": "script-badge",
-        title: "Logged by its own training script through the SDK (trainscope.init)" }, "script") : null,
-      statusEl, liveEl), subEl, stopNote),
-    h("div", { class: "toolbar", role: "toolbar", "aria-label": "Run actions" },
-      // An external run is trained by its script: nothing here can restart, resume or repeat it.
-      b.stop, external ? null : [b.resume, b.restart,
-        h("span", { class: "repeat-group", role: "group", "aria-label": "Repeat with other seeds" }, b.repeat, repeatCount)],
-      h("span", { class: "sep" }), b.csv, b.png, b.del)),
-  notice,
-  verdict?.el, lrCard?.el,
-  h("div", { class: "run-body" },
-    h("div", { class: "charts card" },
-      h("div", { class: "chart-controls" },
-        h("label", { for: "smoothing" }, "Smoothing ", smoothing, smoothVal),
-        h("label", { for: "x-axis" }, "X axis ", xAxis),
-        h("label", { for: "log-y", class: "check" }, logY, " Log loss"),
-        h("span", { class: "legend-note muted small" }, "light: per iteration · solid: smoothed · dashed: validation · ✕ NaN/Inf")),
-      accEl, lossEl, lrEl, ratioWrap, external ? otherWrap : null),
-    h("aside", { class: "side" },
-      doctor.el,
-      h("section", { class: "card" }, h("h2", {}, "Run"), info),
-      external ? configPanel(run) : null)),
-  resultsEl);
+  const { page, els } = runLayout(run, { external, doctor, verdict, lrCard });
   main.replaceChildren(page);
 
-  const task = () => run.info?.task || (run.spec?.dataset?.name === "sine-forecast" ? "regression" : "classification");
-  const charts = new RunCharts({ acc: accEl, loss: lossEl, lr: lrEl },
-    { runId: id, task: task(), fetchDetail: (params) => api.metrics(id, params) });
+  /* ---------- the charts ---------- */
+  const charts = new RunCharts({ runId: id, fetchDetail: (params) => api.metrics(id, params) });
+  const task = () => taskOf(run, charts.store.names());
+  charts.add("acc", new CurveChart(els.acc, { metric: () => QUALITY[task()] }));
+  charts.add("loss", new CurveChart(els.loss, { metric: () => LOSS, marks: true, logY: true }));
+  charts.add("lr", new LearnRateChart(els.lr));
   charts.setIterationsPerEpoch(run.progress?.iterations_per_epoch);
   // A script may log update ratios (update_ratio/<layer>) whatever its options say.
-  if (run.spec?.options?.update_ratio_frequency > 0 || external) charts.addChart("ratio", new UpdateRatioChart(charts, ratioEl, ratioWrap));
-  if (external) charts.addChart("other", new OtherMetricsChart(charts, otherEl, otherWrap, otherNote));
-  const lrChart = lrCard ? new LrRangeChart(charts, lrCard.chartEl) : null;
-  if (lrChart) charts.addChart("lrRange", lrChart);
-  let liveState = "connecting";
+  if (run.spec?.options?.update_ratio_frequency > 0 || external) charts.add("ratio", new UpdateRatioChart(els.ratio, els.ratioWrap));
+  if (external) charts.add("other", new OtherMetricsChart(els.other, els.otherWrap, els.otherNote));
+  const lrChart = lrCard ? charts.add("lrRange", new LrRangeChart(lrCard.chartEl)) : null;
 
   // data-points: rows held; data-drawn: rows every chart has drawn (they lag by the redraw budget).
   const syncAttrs = () => {
-    const c = charts.cols;
-    if (c.seq.length) page.dataset.lastSeq = String(c.seq[c.seq.length - 1]);
-    page.dataset.points = String(c.seq.length);
+    const last = charts.store.lastSeq();
+    if (last !== null) page.dataset.lastSeq = String(last);
+    page.dataset.points = String(charts.size);
     page.dataset.drawn = String(charts.drawnSize);
     if (external) scriptCharts();
   };
   // A script's run: no learn-rate chart until it logs a learn rate, no epoch x axis until it
   // says epochs (the SDK's epoch is 0 where the script gave none).
-  const epochOption = xAxis.querySelector("option[value=epoch]");
+  const epochOption = els.xAxis.querySelector("option[value=epoch]");
   function scriptCharts() {
-    const hasLr = Boolean(charts.cols.values.learn_rate);
-    if (lrEl.hidden === hasLr) {
-      lrEl.hidden = !hasLr;
-      if (hasLr && lrEl.data) Plotly.Plots.resize(lrEl);
+    const hasLr = charts.store.has("learn_rate");
+    if (els.lr.hidden === hasLr) {
+      els.lr.hidden = !hasLr;
+      if (hasLr && els.lr.data) Plotly.Plots.resize(els.lr);
     }
-    epochOption.disabled = charts.maxEpoch() === 0;
+    epochOption.disabled = charts.store.maxEpoch() === 0;
   }
-  if (external) lrEl.hidden = true;
+  if (external) els.lr.hidden = true;
   charts.onDraw = syncAttrs;
 
-  /* ---------- info panel ---------- */
-  function lastValue(key) {
-    const arr = charts.cols.values[key];
-    if (arr) for (let i = arr.length - 1; i >= 0; i--) if (arr[i] !== null) return arr[i];
-    return toNum(run.latest?.[key]);
-  }
-
-  function renderInfo() {
-    const p = run.progress || {};
-    const c = charts.cols;
-    const it = c.it.length ? Math.max(c.it[c.it.length - 1], p.iteration || 0) : p.iteration || 0;
-    const ep = c.ep.length ? Math.max(c.ep[c.ep.length - 1], p.epoch || 0) : p.epoch || 0;
-    const o = run.spec?.options || {};
-    const end = run.ended_at || (FINAL.has(run.status) ? null : Date.now() / 1000);
-    const elapsed = run.started_at && end ? end - run.started_at : null;
-    const isReg = task() === "regression";
-    const best = run.best || {};
-    const rows = [
-      ["Status", `${run.status}${fmtReason(run) ? ` — ${fmtReason(run)}` : ""}`],
-      ["Elapsed", fmtDuration(elapsed)],
-      // A preflight check runs its own number of iterations, whatever max_epochs says.
-      ["Epoch", kind === "train" ? `${ep} of ${p.max_epochs ?? o.max_epochs ?? "?"}` : String(ep)],
-      ["Iteration", `${it} of ${p.max_iterations ?? "?"}`],
-      ["Iterations per epoch", p.iterations_per_epoch ?? run.info?.iterations_per_epoch ?? "—"],
-      ["Learn rate", fmtNum(lastValue("learn_rate"), 4)],
-      ["Validation frequency", o.validation_frequency ? `every ${o.validation_frequency} iterations` : "—"],
-      ["Device", run.device || run.info?.device || "—"],
-      [isReg ? "Val RMSE" : "Val accuracy", isReg ? fmtNum(lastValue("val_rmse"), 4)
-        : (lastValue("val_accuracy") === null ? "—" : `${(lastValue("val_accuracy") * 100).toFixed(2)}%`)],
-      ["Best val loss", best.val_loss !== undefined ? `${fmtNum(best.val_loss, 4)} (it. ${best.iteration})` : "—"],
-      ["Dataset", `${run.spec?.dataset?.name ?? "?"}${run.info?.n_train ? ` (${run.info.n_train} train)` : ""}`],
-      ["Model", run.spec?.model?.preset ?? `${run.spec?.model?.layers?.length ?? "?"} layers`],
-      ["Solver", `${o.solver} · lr ${fmtNum(o.initial_learn_rate)} · batch ${o.mini_batch_size}`],
-    ];
-    if (external) rows.splice(0, rows.length, ...scriptRows(rows, { it, ep }));
-    const test = isReg ? lastValue("test_rmse") : lastValue("test_accuracy");
-    if (test !== null && test !== undefined) rows.push([isReg ? "Test RMSE" : "Test accuracy", isReg ? fmtNum(test, 4) : `${(test * 100).toFixed(2)}%`]);
-    if (run.message) rows.push(["Message", run.message]);
-    info.replaceChildren(...rows.flatMap(([k, v]) => [h("dt", {}, k), h("dd", {}, String(v))]));
-  }
-
-  /** The info panel of a script's run: who logged it (info.client) instead of dataset, model
-   *  and solver (its config panel has those in its own words), progress without a max it
-   *  never said. */
-  function scriptRows(rows, { it, ep }) {
-    const row = (k) => rows.find((r) => r[0] === k);
-    const client = run.info?.client || {};
-    const words = { host: "Host", pid: "PID", python: "Python", sdk: "SDK" };
-    const max = maxEpochsOf(run);
-    const lr = lastValue("learn_rate");
-    return [
-      row("Status"), row("Elapsed"),
-      ["Logged by", "a script"],
-      ...Object.entries(client).map(([k, v]) => [words[k] || k, v ?? "—"]),
-      ["Epoch", max ? `${ep} of ${max}` : ep ? String(ep) : "—"],
-      ["Step", run.progress?.max_iterations ? `${it} of ${run.progress.max_iterations}` : String(it)],
-      lr !== null && lr !== undefined ? row("Learn rate") : null,
-      row(task() === "regression" ? "Val RMSE" : "Val accuracy"), row("Best val loss"),
-    ].filter(Boolean);
-  }
+  /* ---------- head and info panel ---------- */
+  let liveState = "connecting";
+  const renderInfo = () => {
+    const rows = infoRows(run, charts.store, { kind, task: task(), external });
+    els.info.replaceChildren(...rows.flatMap(([k, v]) => [h("dt", {}, k), h("dd", {}, String(v))]));
+  };
 
   function renderHead() {
-    titleEl.textContent = runLabel(run);
+    els.title.textContent = runLabel(run);
     document.title = `${runLabel(run)} · trainscope`;
-    statusEl.textContent = run.status;
-    statusEl.className = `badge big status-${run.status}`;
-    subEl.replaceChildren(...[`#${run.id}`,
+    els.status.textContent = run.status;
+    els.status.className = `badge big status-${run.status}`;
+    els.sub.replaceChildren(...[`#${run.id}`,
       run.parent_id ? h("span", {}, " · restarted from ", h("a", { href: `/runs/${run.parent_id}` }, `run ${run.parent_id}`)) : null,
       run.sweep_id ? h("span", {}, " · ", h("a", { href: `/sweeps/${run.sweep_id}`, "data-testid": "sweep-link" },
         `trial ${(run.sweep_trial ?? 0) + 1} of sweep ${run.sweep_id}`)) : null,
       run.group ? h("span", {}, " · group ", h("a", { href: groupUrl(run.group), "data-testid": "group-link" }, run.group)) : null,
       run.tags?.length ? ` · ${run.tags.join(", ")}` : null].filter((x) => x));
-    const final = FINAL.has(run.status);
-    const stopAsked = external && Boolean(run.info?.stop_requested) && !final;
-    b.stop.disabled = !["queued", "running"].includes(run.status) || stopAsked;
-    stopNote.hidden = !stopAsked;
-    b.resume.disabled = !["stopped", "interrupted", "failed"].includes(run.status);
+    const can = actionsOf(run, external);
+    els.b.stop.disabled = !can.canStop;
+    els.stopNote.hidden = !can.stopAsked;
+    els.b.resume.disabled = !can.canResume;
     setLive(liveState);
     showFindings();
-    if (final) loadResults();
+    if (can.final) loadResults();
   }
 
   function setLive(state) {
     liveState = state;
-    const shown = state === "live" && FINAL.has(run.status) ? "ended" : state === "gone" ? "ended" : state;
-    liveEl.textContent = shown;
-    liveEl.className = `live-state ${shown}`;
+    const shown = liveWord(state, run);
+    els.live.textContent = shown;
+    els.live.className = `live-state ${shown}`;
   }
 
   /* ---------- results and findings ---------- */
@@ -269,19 +132,19 @@ export async function mountRun(main, { id, navigate }) {
     let arts;
     try { arts = await api.artefacts(id); } catch { return; }
     if (!arts || resultsShown) return;
+    const show = (testid, title, note, draw) => {
+      resultsShown = true;
+      const el = h("div", { class: "chart", "data-testid": testid });
+      els.results.replaceChildren(h("h2", {}, title), note ? h("p", { class: "muted small" }, note) : null, el);
+      els.results.hidden = false;
+      draw(el);
+    };
     if (arts.confusion_matrix) {
-      resultsShown = true;
-      const el = h("div", { class: "chart", "data-testid": "confusion-matrix" });
-      resultsEl.replaceChildren(h("h2", {}, "Test confusion matrix"),
-        h("p", { class: "muted small" }, "Rows: true class; columns: predicted. Colour: share of the row; numbers: counts."), el);
-      resultsEl.hidden = false;
-      drawConfusion(el, arts.confusion_matrix);
+      show("confusion-matrix", "Test confusion matrix",
+        "Rows: true class; columns: predicted. Colour: share of the row; numbers: counts.",
+        (el) => drawConfusion(el, arts.confusion_matrix));
     } else if (arts.predictions) {
-      resultsShown = true;
-      const el = h("div", { class: "chart", "data-testid": "predictions" });
-      resultsEl.replaceChildren(h("h2", {}, "Test predictions against targets"), el);
-      resultsEl.hidden = false;
-      drawPredictions(el, arts.predictions);
+      show("predictions", "Test predictions against targets", null, (el) => drawPredictions(el, arts.predictions));
     }
   }
 
@@ -302,20 +165,21 @@ export async function mountRun(main, { id, navigate }) {
   }
   api.findings(id).then((list) => setFindings(list, false)).catch(() => {});
 
+  const actions = wireActions({ main, els, id, navigate, getRun: () => run, setRun: (r) => { run = r; }, renderHead,
+    onResumed: () => { resultsShown = false; els.results.hidden = true; } });
+
   /* ---------- points: history, then live ---------- */
   let lastSeq = 0;
   try {
-    const cols = await history;
-    await charts.load(cols);
-    lastSeq = cols.last_seq ?? 0;
-    if (cols.downsampled) {
-      notice.hidden = false;
-      notice.textContent = `Long history: ${cols.total} points drawn downsampled to ${cols.seq.length} (every spike and NaN kept); zoom in for the detail. New points are added in full.`;
+    const body = await history;
+    await charts.load(body);
+    lastSeq = body.last_seq ?? 0;
+    if (body.downsampled) {
+      say(els, `Long history: ${body.total} points drawn downsampled to ${body.seq.length} (every spike and NaN kept); zoom in for the detail. New points are added in full.`);
     }
   } catch (err) {
-    await charts.load({ seq: [], iteration: [], epoch: [], wall_time: [], values: {} }).catch(() => {});
-    notice.hidden = false;
-    notice.textContent = `Could not load the history: ${err.message}`;
+    await charts.load(emptyColumns()).catch(() => {});
+    say(els, `Could not load the history: ${err.message}`);
   }
   syncAttrs();
   page.dataset.lastSeq = String(lastSeq);
@@ -330,122 +194,46 @@ export async function mountRun(main, { id, navigate }) {
 
   const stream = new RunStream(id, lastSeq, {
     hello(r) {
-      run = { ...run, ...r };
+      run = withHello(run, r);
       charts.setIterationsPerEpoch(run.progress?.iterations_per_epoch);
       renderHead(); renderInfo();
     },
-    points(pts) {
-      charts.append(pts);
-      const last = pts[pts.length - 1];
-      run.progress = { ...(run.progress || {}), iteration: last.iteration, epoch: last.epoch };
+    columns(body) {
+      charts.append(body);
+      run = withPoints(run, body);
       syncAttrs();
       infoSoon();
     },
     status(msg) {
-      run = msg.run ? { ...run, ...msg.run } : { ...run, status: msg.status, finish_reason: msg.finish_reason, message: msg.message };
+      run = withStatus(run, msg);
       charts.setIterationsPerEpoch(run.progress?.iterations_per_epoch);
       renderHead(); renderInfo();
     },
     findings: (list) => setFindings(list, true),
     artefact() { resultsShown = false; loadResults(); },
     deleted() {
-      notice.hidden = false;
-      notice.textContent = "This run was deleted.";
+      say(els, "This run was deleted.");
       setLive("ended");
     },
     state: setLive,
   });
   cleanups.push(() => stream.close());
 
-  const tick = setInterval(() => { if (!FINAL.has(run.status) && run.started_at) renderInfo(); }, 1000);
+  const tick = setInterval(() => { if (!actionsOf(run, external).final && run.started_at) renderInfo(); }, 1000);
   cleanups.push(() => clearInterval(tick));
 
-  /* ---------- controls ---------- */
-  smoothing.addEventListener("input", () => {
-    smoothVal.textContent = Number(smoothing.value).toFixed(2);
-    charts.setSmoothing(Number(smoothing.value));
+  /* ---------- chart controls ---------- */
+  els.smoothing.addEventListener("input", () => {
+    els.smoothVal.textContent = Number(els.smoothing.value).toFixed(2);
+    charts.setSmoothing(Number(els.smoothing.value));
   });
-  xAxis.addEventListener("change", () => charts.setXMode(xAxis.value));
-  logY.addEventListener("change", () => charts.setLogY(logY.checked));
-  cleanups.push(on("theme", () => { charts.redraw(); rethemeAll([resultsEl.querySelector(".chart")]); }));
-
-  const busy = async (button, label, fn) => {
-    const old = button.textContent;
-    button.disabled = true;
-    button.textContent = label;
-    try { await fn(); } catch (err) {
-      notice.hidden = false;
-      notice.textContent = err.message;
-    } finally { button.textContent = old; button.disabled = false; renderHead(); }
-  };
-
-  b.stop.addEventListener("click", () => busy(b.stop, "Stopping…", async () => {
-    const r = await api.stop(id);
-    // A script's run answers at once, still running; the script may hear it, end the run and
-    // the websocket say so before this answer is read: an older "running" never undoes that.
-    if (r) run = FINAL.has(run.status) && !FINAL.has(r.status) ? { ...run, info: r.info } : { ...run, ...r };
-  }));
-  b.resume.addEventListener("click", () => busy(b.resume, "Resuming…", async () => {
-    const r = await api.resume(id);
-    if (r) run = { ...run, ...r };
-    resultsShown = false;
-    resultsEl.hidden = true;
-  }));
-  b.repeat.addEventListener("click", () => {
-    const n = Math.round(Number(repeatCount.value));
-    if (!Number.isFinite(n) || n < 1 || n > 50) {
-      notice.hidden = false;
-      notice.textContent = "Repeat: give a count from 1 to 50.";
-      repeatCount.focus();
-      return;
-    }
-    busy(b.repeat, "Starting…", async () => {
-      const answer = await api.repeat(id, n);
-      navigate(groupUrl(answer.group));
-    }).then(repeatLabel);
-  });
-  // Every stored point, from the server (the page may hold a downsampled history).
-  b.csv.addEventListener("click", () => download(`/api/runs/${id}/metrics.csv`, `trainscope-run-${id}.csv`));
-  b.png.addEventListener("click", () => Plotly.downloadImage(page.querySelector("[data-testid=chart-loss]"),
-    { format: "png", filename: `trainscope-run-${id}-loss`, width: 1200, height: 500 })
-    .then(() => Plotly.downloadImage(accEl, { format: "png", filename: `trainscope-run-${id}-accuracy`, width: 1200, height: 500 }))
-    .catch((err) => { notice.hidden = false; notice.textContent = `PNG export failed: ${err.message}`; }));
-
-  /* ---------- dialogs ---------- */
-  const restartDialog = new RestartDialog(main, navigate);
-  const deleteDialog = h("dialog", { class: "dialog", "aria-label": "Delete run" });
-  main.append(deleteDialog);
-
-  function openRestart(patch) { return restartDialog.open(run, patch); }
-  b.restart.addEventListener("click", () => openRestart(null));
-
-  b.del.addEventListener("click", () => {
-    const yes = h("button", { type: "button", class: "btn danger", "data-testid": "confirm-delete" }, "Delete");
-    const no = h("button", { type: "button", class: "btn" }, "Cancel");
-    no.addEventListener("click", () => deleteDialog.close());
-    yes.addEventListener("click", async () => {
-      yes.disabled = true;
-      try {
-        await api.remove(id);
-        deleteDialog.close();
-        navigate("/");
-      } catch (err) {
-        yes.disabled = false;
-        deleteDialog.querySelector(".error-text").textContent = err.message;
-      }
-    });
-    deleteDialog.replaceChildren(h("h2", {}, `Delete ${runLabel(run)}?`),
-      h("p", {}, "Its points, findings, results and checkpoints are removed. This cannot be undone."),
-      h("p", { class: "error-text" }),
-      h("div", { class: "form-actions" }, yes, no));
-    deleteDialog.showModal();
-    no.focus();
-  });
+  els.xAxis.addEventListener("change", () => charts.setXMode(els.xAxis.value));
+  els.logY.addEventListener("change", () => charts.setLogY(els.logY.checked));
+  cleanups.push(on("theme", () => { charts.redraw(); rethemeAll([els.results.querySelector(".chart")]); }));
 
   return () => {
     for (const fn of cleanups) fn();
     charts.dispose();
-    restartDialog.remove();
-    deleteDialog.remove();
+    actions.dispose();
   };
 }

@@ -6,6 +6,7 @@
 
 import { api } from "../api.js";
 import { plotlyReady } from "../charts.js";
+import { ColumnStore } from "../column_store.js";
 import { metricScale } from "../color_scale.js";
 import { drawParcoords, fmtParam } from "../parcoords.js";
 import { drawSweepCurves } from "../sweep_curves.js";
@@ -163,7 +164,7 @@ export async function mountSweep(main, { id, navigate }) {
     await Promise.all(due.map(async (t) => {
       try {
         const c = await api.metrics(t.run_id, { max_points: CURVE_POINTS });
-        cols.set(t.index, c);
+        cols.set(t.index, new ColumnStore(c));
         fetched.set(t.index, { run_id: t.run_id, iteration: t.iteration, status: t.status, at: now });
       } catch { /* deleted meanwhile: the next poll says so */ }
     }));
