@@ -31,6 +31,7 @@ from trainscope.schemas.events import CheckpointSaved, Point, Started
 
 NEEDS_RAY = 'the Ray executor and these tests need Ray: pip install ".[ray]"'
 FINAL = ("completed", "stopped", "diverged", "failed", "interrupted")
+OWN_CODE = Path(__file__).parents[1] / "own_code"
 GRACE_S = 2  # TRAINSCOPE_STOP_GRACE_S of the server: a frozen run is killed after it
 
 
@@ -48,6 +49,8 @@ def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
             "TRAINSCOPE_EXECUTOR": "ray",
             "TRAINSCOPE_RAY_ADDRESS": "",  # unset: the server starts a local Ray
             "TRAINSCOPE_STOP_GRACE_S": str(GRACE_S),
+            # A user's own script as a run, on a Ray task (DESIGN §8).
+            "TRAINSCOPE_ENTRYPOINTS": json.dumps([f"plain={OWN_CODE / 'plain_train.py'}"]),
             # Server sets TRAINSCOPE_MAX_RUNS=2: two runs at once, however many cores.
         },
     ).start()
@@ -301,3 +304,31 @@ def test_the_server_imports_ray_only_for_the_ray_executor_and_never_torch() -> N
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
     assert out.returncode == 0, out.stderr
     assert out.stdout.strip() == "", f"the Ray executor pulled in: {out.stdout.strip()}"
+
+
+def test_a_script_entry_point_runs_and_stops_on_a_ray_task(server: Server, tmp_path: Path) -> None:
+    """The user's own script through the Ray executor: its stdout curves and console, a
+    restart with a changed option it receives, and Stop reaching its KeyboardInterrupt handler."""
+    with server.api() as client:
+        run = client.post("/api/runs", json={"entrypoint": "plain", "args": {"epochs": 2}})
+        assert run.status_code == 201, run.text
+        run_id = run.json()["id"]
+        final = wait_status(client, run_id, FINAL, timeout=120)
+        assert final["status"] == "completed", final
+        assert [p["iteration"] for p in rest_points(client, run_id)] == list(range(1, 11))
+        lines = [x["text"] for x in client.get(f"/api/runs/{run_id}/logs").json()["lines"]]
+        assert lines[0] == "training with a learn rate of 0.1" and lines[-1] == "done"
+
+        out = tmp_path / "saved.txt"
+        long = client.post(
+            f"/api/runs/{run_id}/restart",
+            json={"args": {"epochs": 100000, "sleep": 0.02, "lr": 0.2, "out": str(out)}},
+        ).json()
+        wait_for(lambda: rest_points(client, long["id"]), 120, "the restarted run's points")
+        client.post(f"/api/runs/{long['id']}/stop")
+        final = wait_status(client, long["id"], FINAL, timeout=120)
+        assert final["status"] == "stopped", final
+        logs = [x["text"] for x in client.get(f"/api/runs/{long['id']}/logs").json()["lines"]]
+        assert "training with a learn rate of 0.2" in logs
+        assert "interrupted: saving and ending cleanly" in logs
+        assert out.read_text().startswith("saved at step")
