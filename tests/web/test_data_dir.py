@@ -13,6 +13,9 @@ from pathlib import Path
 from ..support import console_script, write_finished_run
 from .conftest import Server, free_port, spec, wait_status
 
+# One worker to warm, not two: these tests need one run at a time.
+ONE_WORKER = {"TRAINSCOPE_MAX_RUNS": "1"}
+
 
 def serve(data_dir: Path, timeout: float = 60, **env: str) -> subprocess.CompletedProcess[str]:
     """`trainscope serve` that is expected to refuse to start: its exit status and output."""
@@ -28,7 +31,7 @@ def serve(data_dir: Path, timeout: float = 60, **env: str) -> subprocess.Complet
 def test_a_second_server_on_the_data_directory_is_refused_and_the_first_runs_run_on(
     tmp_path: Path,
 ) -> None:
-    first = Server(tmp_path).start()
+    first = Server(tmp_path, env=ONE_WORKER).start()
     try:
         with first.api() as api:
             run = api.post("/api/runs", json=spec(max_epochs=400)).json()
@@ -60,7 +63,7 @@ def test_a_second_server_on_the_data_directory_is_refused_and_the_first_runs_run
     finally:
         first.stop()
     # Once the first has stopped, the directory is free again.
-    again = Server(tmp_path).start(wait_workers=False)
+    again = Server(tmp_path, env=ONE_WORKER).start(wait_workers=False)
     again.stop()
 
 

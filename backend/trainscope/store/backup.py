@@ -91,6 +91,11 @@ def backup(data_dir: Path, database_url: str, dest: Path) -> Done:
         out = sqlite3.connect(dest / DB_FILENAME)
         try:
             src.backup(out)  # pages=-1: all of it in one step, one snapshot
+            # The copy is nobody's: the processes recorded in it write the original. Left in,
+            # a server started on the restored copy would take them for live servers.
+            if out.execute("SELECT 1 FROM sqlite_master WHERE name = 'owners'").fetchone():
+                out.execute("DELETE FROM owners")
+                out.commit()
         except sqlite3.Error as exc:
             raise BackupError(f"cannot copy {source_db}: {exc}") from None
         finally:

@@ -12,6 +12,7 @@ from trainscope.schemas.layers import LAYER_TYPES
 from trainscope.schemas.model import MODEL_PRESETS
 from trainscope.schemas.options import SCHEDULES, SOLVERS
 from trainscope.schemas.spec import RUN_KINDS, run_spec_schema
+from trainscope.store.space import storage_health
 from trainscope.web.state import StateDep
 
 router = APIRouter(prefix="/api", tags=["meta"])
@@ -24,6 +25,7 @@ def health(state: StateDep) -> dict[str, Any]:
         "status": "ok",
         "version": __version__,
         "workers": {"slots": snap["slots"], "ready": snap["workers_ready"]},
+        "storage": storage_health(state.settings.data_dir, state.settings.min_free_bytes),
     }
 
 
