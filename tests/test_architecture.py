@@ -28,7 +28,7 @@ ALLOWED: dict[str, set[str]] = {
     "config": {"data_layout"},
     # Domain: each knows the schemas only (and where files live).
     "engine": {"schemas", "data_layout"},
-    "store": {"schemas"},
+    "store": {"version", "schemas", "data_layout"},
     "live": set(),
     "doctor": {"schemas"},
     # A user's own code (DESIGN §8): its options' schema, argv, roles, metrics on stdout; the
@@ -63,8 +63,11 @@ ALLOWED: dict[str, set[str]] = {
         "entrypoints",
     },
     "client": set(),
+    # `trainscope serve`'s start-up checks and `db check | backup | restore` (the data dir).
+    "cli_data": {"version", "config", "data_layout", "store"},
     "sdk": {"version", "schemas", "store"},
     "cli": {
+        "cli_data",
         "version",
         "schemas",
         "config",

@@ -15,6 +15,8 @@ from pathlib import Path
 from types import FrameType
 from typing import TYPE_CHECKING, Any, TextIO
 
+from trainscope.cli_data import DataError
+from trainscope.cli_data import add_commands as add_data_commands
 from trainscope.version import __version__
 
 if TYPE_CHECKING:
@@ -318,6 +320,7 @@ def _summary(
 def cmd_serve(args: argparse.Namespace) -> int:
     import uvicorn
 
+    from trainscope.cli_data import prepare_serve
     from trainscope.config import Settings
     from trainscope.web.app import create_app
 
@@ -329,6 +332,9 @@ def cmd_serve(args: argparse.Namespace) -> int:
     if args.entrypoints_file:
         overrides["entrypoints_file"] = Path(args.entrypoints_file)
     settings = Settings(**overrides)
+    # Held until this process ends: the lock on the data directory, and the store the server
+    # uses (already checked, and recording this server as its runs' owner).
+    lock, store = prepare_serve(settings, bind=args.host, port=args.port)
     print(
         f"trainscope {__version__} on http://{args.host}:{args.port}  "
         f"(data in {settings.data_dir}, {settings.executor} workers)",
@@ -349,7 +355,15 @@ def cmd_serve(args: argparse.Namespace) -> int:
     handler = logging.StreamHandler()
     handler.setFormatter(logging.Formatter("%(asctime)s audit: %(message)s"))
     audit.addHandler(handler)
-    uvicorn.run(create_app(settings), host=args.host, port=args.port, log_level=args.log_level)
+    try:
+        uvicorn.run(
+            create_app(settings, store=store),
+            host=args.host,
+            port=args.port,
+            log_level=args.log_level,
+        )
+    finally:
+        lock.release()
     return EXIT_OK
 
 
@@ -478,6 +492,7 @@ def build_parser() -> argparse.ArgumentParser:
         "--token", help="the server's API token (default: $TRAINSCOPE_API_TOKEN)", default=None
     )
     m.set_defaults(func=cmd_submit)
+    add_data_commands(sub)
     return parser
 
 
@@ -487,7 +502,7 @@ def main(argv: list[str] | None = None) -> int:
     try:
         code: int = args.func(args)
         return code
-    except InputError as exc:
+    except (InputError, DataError) as exc:
         print(f"error: {exc}", file=sys.stderr)
         return EXIT_BAD_INPUT
     except KeyboardInterrupt:

@@ -25,6 +25,9 @@ class Settings(BaseSettings):
     ray_address: str | None = None
     max_runs: int = Field(1, ge=1, description="Concurrent runs on CPU (one per GPU otherwise).")
     max_body_bytes: int = Field(1_000_000, ge=1_000, description="Largest accepted request body.")
+    min_free_bytes: int = Field(
+        50_000_000, ge=0, description="Health reports the disk full below this much free space."
+    )
     stop_grace_s: float = Field(10.0, gt=0, description="Seconds a stopping run gets to end.")
     # Security and limits (docs/security.md).
     host: str = Field("127.0.0.1", description="The interface served (set by `serve --host`).")

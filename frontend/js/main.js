@@ -10,6 +10,7 @@ import { mountGroup } from "./views/group.js";
 import { mountSweep } from "./views/sweep.js";
 import { mountSweeps } from "./views/sweeps.js";
 import { initTheme } from "./state.js";
+import { mountStorageBanner } from "./storage_banner.js";
 import { h } from "./format.js";
 
 // The version is the server's (GET /api/health): written once, in backend/trainscope/version.py.
@@ -79,6 +80,7 @@ function boot() {
   main = h("main", { class: "main", id: "main", tabindex: "-1" });
   app.replaceChildren(h("a", { class: "skip", href: "#main" }, "Skip to content"), rail, main);
   mountRail(rail, navigate);
+  mountStorageBanner(app);
   document.addEventListener("click", onClick);
   window.addEventListener("popstate", route);
   route();

@@ -228,6 +228,9 @@ class LocalSink:
         data_dir.mkdir(parents=True, exist_ok=True)
         self.description = str(data_dir)
         self._store = Store.open(sqlite_url(data_dir))
+        # Recorded as its run's owner, with a heartbeat: a server starting on this directory
+        # meanwhile leaves the run alone while this script lives (store/owners.py).
+        self._store.register_owner("sdk", data_dir=str(data_dir))
         self._spec = spec
         self._info = info
         self._problems = problems

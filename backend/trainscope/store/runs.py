@@ -66,6 +66,7 @@ def insert_run(
     sweep_trial: int | None = None,
     info: dict[str, Any] | None = None,
     started_at: float | None = None,
+    owner_id: str | None = None,
 ) -> int:
     check_status(status)
     if parent_id is not None and not run_exists(conn, parent_id):
@@ -86,6 +87,7 @@ def insert_run(
             latest=db_dumps({}),
             sweep_id=sweep_id,
             sweep_trial=sweep_trial,
+            owner_id=owner_id,
         )
     )
     (run_id,) = result.inserted_primary_key or (None,)

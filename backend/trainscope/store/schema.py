@@ -97,6 +97,9 @@ runs = Table(
     # the way a new one declares it, and sweeps are never deleted.
     Column("sweep_id", Integer),
     Column("sweep_trial", Integer),
+    # The process that runs it (version 5; `owners.id`): a server, or a script of the SDK's
+    # local mode. Crash recovery interrupts a run only when its owner is gone (store/owners.py).
+    Column("owner_id", Text),
     Index("ix_runs_status", "status"),
     Index("ix_runs_group_name", "group_name"),
     Index("ix_runs_sweep_id", "sweep_id"),
@@ -121,6 +124,21 @@ sweeps = Table(
     Column("ended_at", Float),
     Index("ix_sweeps_status", "status"),
     sqlite_autoincrement=True,
+)
+
+owners = Table(
+    "owners",
+    metadata,
+    # Each process that writes runs (version 5): a uuid of its own, where it runs, and when it
+    # last said it was alive. A server deletes its row when it stops cleanly.
+    Column("id", Text, primary_key=True),
+    Column("kind", Text, nullable=False),  # server | sdk
+    Column("host", FreeText, nullable=False),
+    Column("pid", Integer, nullable=False),
+    Column("port", Integer),
+    Column("data_dir", FreeText),
+    Column("started_at", Float, nullable=False),
+    Column("heartbeat_at", Float, nullable=False),
 )
 
 run_tags = Table(
@@ -226,11 +244,18 @@ def _v4_sweeps(conn: Connection) -> None:
     conn.execute(text("CREATE INDEX ix_runs_sweep_id ON runs (sweep_id)"))
 
 
+def _v5_owners(conn: Connection) -> None:
+    """Who runs each run (servers and SDK scripts record themselves): runs from before have no
+    owner, and crash recovery treats them as it always did."""
+    owners.create(conn)
+    conn.execute(text("ALTER TABLE runs ADD COLUMN owner_id TEXT"))
+
+
 # MIGRATIONS[i] takes an existing database from version i + 1 to i + 2. Append, never edit.
 # A migration runs on every supported database (SQLite, PostgreSQL): branch on
 # `conn.dialect.name` where their DDL differs. tests/store/test_migrations.py opens a database
 # made by the oldest schema (its tables are kept there) and checks it ends up like a new one.
-MIGRATIONS: list[Migration] = [_v2_postgresql_types, _v3_finding_fix, _v4_sweeps]
+MIGRATIONS: list[Migration] = [_v2_postgresql_types, _v3_finding_fix, _v4_sweeps, _v5_owners]
 SCHEMA_VERSION = 1 + len(MIGRATIONS)
 
 
@@ -269,7 +294,7 @@ def create_or_migrate(conn: Connection, migrations: list[Migration] | None = Non
     if found > target:
         raise SchemaError(
             f"the database is at schema version {found}, newer than this trainscope "
-            f"understands ({target}); upgrade trainscope"
+            f"understands ({target}); upgrade trainscope (a database is never migrated down)"
         )
     for version in range(found, target):
         steps[version - 1](conn)

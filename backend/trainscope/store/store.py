@@ -19,6 +19,7 @@ from sqlalchemy import Engine, select, update
 from trainscope.schemas.events import Event
 from trainscope.store import artefacts as artefact_rows
 from trainscope.store import findings as finding_rows
+from trainscope.store import owners
 from trainscope.store.database import lock_schema, make_engine, reader_engine, writer_engine
 from trainscope.store.downsample import select_rows
 from trainscope.store.ingest import apply_events
@@ -45,6 +46,9 @@ class Store:
         self._writer = writer_engine(engine)
         self._write_lock = threading.Lock()
         self._cursors: dict[int, RunCursor] = {}
+        # This process as recorded in `owners` (register_owner), and its heartbeat's stop.
+        self.owner: owners.Owner | None = None
+        self._stop_beat = threading.Event()
 
     @classmethod
     def open(cls, url: str) -> Store:
@@ -63,7 +67,41 @@ class Store:
         return cls(engine)
 
     def close(self) -> None:
+        if self.owner is not None:
+            self._stop_beat.set()
+            try:
+                with self._write_lock, self._writer.begin() as conn:
+                    owners.release(conn, self.owner)
+            except Exception:  # a database gone by now: the row goes stale instead
+                pass
         self.engine.dispose()
+
+    def register_owner(
+        self,
+        kind: str,
+        *,
+        port: int | None = None,
+        data_dir: str | None = None,
+        exclusive: bool = False,
+    ) -> owners.Owner:
+        """Record this process in `owners` and keep its heartbeat until `close()`; the runs
+        it creates or starts from now on are its own. `exclusive` (a server): raise
+        `owners.OwnerConflict` when another live server uses this database."""
+        with self._write_lock, self._writer.begin() as conn:
+            self.owner = owners.register(
+                conn, kind=kind, port=port, data_dir=data_dir, exclusive=exclusive, now=time.time()
+            )
+        threading.Thread(target=self._beat, name="trainscope-heartbeat", daemon=True).start()
+        return self.owner
+
+    def _beat(self) -> None:
+        while not self._stop_beat.wait(owners.HEARTBEAT_S):
+            assert self.owner is not None
+            try:
+                with self._write_lock, self._writer.begin() as conn:
+                    owners.heartbeat(conn, self.owner, time.time())
+            except Exception:  # a full disk, a database restarting: try again next beat
+                continue
 
     def schema_version(self) -> int:
         with self._reader.connect() as conn:
@@ -103,6 +141,7 @@ class Store:
                 sweep_trial=sweep[1] if sweep else None,
                 info=info,
                 started_at=started_at,
+                owner_id=self.owner.id if self.owner else None,
             )
             (record,) = select_runs(conn, run_id=run_id)
         return record
@@ -135,6 +174,9 @@ class Store:
         with self._write_lock, self._writer.begin() as conn:
             if not update_run_row(conn, run_id, fields):
                 return None
+            if fields.get("status") in ("queued", "running") and self.owner is not None:
+                # A run resumed (or an external run revived) here is this process's now.
+                conn.execute(update(runs).where(runs.c.id == run_id).values(owner_id=self.owner.id))
             # latest/best may have changed under the cached cursor: reload it on next use.
             self._cursors.pop(run_id, None)
             (record,) = select_runs(conn, run_id=run_id)
@@ -151,13 +193,20 @@ class Store:
 
     def interrupt_unfinished(self) -> list[int]:
         """Mark runs a previous server left `running` or `queued` as `interrupted` (resumable
-        from their last checkpoint). Returns their ids, oldest first."""
+        from their last checkpoint): runs of no owner, of this process, or of an owner that is
+        gone (store/owners.py), never a live server's or script's. Returns their ids, oldest
+        first."""
         ids: list[int] = []
         now = time.time()
         with self._write_lock, self._writer.begin() as conn:
+            live = owners.live_owner_ids(conn, now)
+            if self.owner is not None:
+                live.discard(self.owner.id)
             for status in ("running", "queued"):
-                found = conn.execute(select(runs.c.id).where(runs.c.status == status))
-                status_ids = list(found.scalars())
+                found = conn.execute(
+                    select(runs.c.id, runs.c.owner_id).where(runs.c.status == status)
+                )
+                status_ids = [rid for rid, owner in found if owner not in live]
                 if not status_ids:
                     continue
                 conn.execute(

@@ -77,13 +77,20 @@ def make_executor(settings: Settings) -> Executor:
     )
 
 
-def create_app(settings: Settings, executor: Executor | None = None) -> FastAPI:
-    """The whole server. `executor` may be passed in (tests, Ray); by default a local pool."""
+def create_app(
+    settings: Settings, executor: Executor | None = None, store: Store | None = None
+) -> FastAPI:
+    """The whole server. `executor` may be passed in (tests, Ray); by default a local pool.
+    `store`: opened, checked and registered by `trainscope serve` (cli_data.prepare_serve);
+    by default opened here, and this server recorded as its runs' owner."""
     settings.data_dir.mkdir(parents=True, exist_ok=True)
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
-        store = Store.open(settings.resolved_database_url())
+        nonlocal store
+        if store is None:
+            store = Store.open(settings.resolved_database_url())
+            store.register_owner("server", data_dir=str(settings.data_dir), exclusive=True)
         interrupted = store.interrupt_unfinished()
         if interrupted:
             log.warning(

@@ -11,6 +11,7 @@ from trainscope.schemas.layers import LAYER_TYPES
 from trainscope.schemas.model import MODEL_PRESETS
 from trainscope.schemas.options import SCHEDULES, SOLVERS
 from trainscope.schemas.spec import RUN_KINDS, run_spec_schema
+from trainscope.store.space import storage_health
 from trainscope.version import __version__
 from trainscope.web.state import StateDep
 
@@ -24,6 +25,7 @@ def health(state: StateDep) -> dict[str, Any]:
         "status": "ok",
         "version": __version__,
         "workers": {"slots": snap["slots"], "ready": snap["workers_ready"]},
+        "storage": storage_health(state.settings.data_dir, state.settings.min_free_bytes),
     }
 
 
