@@ -330,5 +330,5 @@ def test_a_script_entry_point_runs_and_stops_on_a_ray_task(server: Server, tmp_p
         assert final["status"] == "stopped", final
         logs = [x["text"] for x in client.get(f"/api/runs/{long['id']}/logs").json()["lines"]]
         assert "training with a learn rate of 0.2" in logs
-        assert "interrupted: saving and ending cleanly" in logs
+        assert "interrupted: saving and ending cleanly" in logs, (final["message"], logs[-3:])
         assert out.read_text().startswith("saved at step")

@@ -53,8 +53,12 @@ def main() -> int:
     os.environ.update(launch["env"])
     os.chdir(launch["cwd"])
     # A child in a session of its own gets SIGINT only when the worker sends it: restore the
-    # default so the script sees KeyboardInterrupt, as it would under Ctrl-C.
+    # default so the script sees KeyboardInterrupt, as it would under Ctrl-C. The worker's
+    # own dispositions and signal mask are inherited (a local worker ignores SIGINT, a Ray
+    # worker blocks signals): a script must get them as a terminal would send them.
+    signal.pthread_sigmask(signal.SIG_SETMASK, [])
     signal.signal(signal.SIGINT, signal.default_int_handler)
+    signal.signal(signal.SIGTERM, signal.SIG_DFL)
     if launch["kind"] == "function":
         sys.argv = [launch["target"]]
         sys.path[0] = launch["cwd"]
