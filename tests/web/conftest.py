@@ -1,7 +1,7 @@
 """Two servers for the web tests. `server`: a real `trainscope serve` on a free port, with real
-spawned workers and a real SQLite file (tests marked slow). `app`: the same app in this process
-on a scripted executor (tests/web/in_process.py), for REST and websocket behaviour that no real
-process is needed to show (the fast tier)."""
+spawned workers and a real SQLite file (tests marked slow). `app` (tests/conftest.py): the same
+app in this process on a scripted executor (tests/web/in_process.py), for REST and websocket
+behaviour that no real process is needed to show (the fast tier)."""
 
 from __future__ import annotations
 
@@ -21,7 +21,7 @@ import pytest
 from websockets.sync.client import ClientConnection, connect
 
 from ..support import console_script
-from .in_process import InProcessServer, InProcessSocket, in_process_server
+from .in_process import InProcessSocket
 
 
 def free_port() -> int:
@@ -91,13 +91,6 @@ def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
     srv = Server(tmp_path_factory.mktemp("server")).start()
     yield srv
     srv.stop()
-
-
-@pytest.fixture(scope="module")
-def app(tmp_path_factory: pytest.TempPathFactory) -> Iterator[InProcessServer]:
-    """The fast tier's server: the real app in this process on a scripted executor."""
-    with in_process_server(tmp_path_factory.mktemp("app")) as srv:
-        yield srv
 
 
 def spec(**options: Any) -> dict[str, Any]:

@@ -8,7 +8,8 @@ from typing import Any
 import pytest
 from websockets.exceptions import ConnectionClosed
 
-from .conftest import InProcessServer, spec
+from .conftest import spec
+from .in_process import InProcessServer
 
 
 @pytest.mark.parametrize(

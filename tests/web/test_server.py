@@ -8,9 +8,13 @@ import time
 from pathlib import Path
 from typing import Any
 
-from .conftest import InProcessServer, Server, collect_until_end, rest_points, spec, wait_status
+import pytest
+
+from .conftest import Server, collect_until_end, rest_points, spec, wait_status
+from .in_process import InProcessServer
 
 
+@pytest.mark.slow
 def test_created_run_streams_every_point_once_and_rest_agrees(server: Server) -> None:
     with server.api() as api:
         r = api.post("/api/runs", json=spec())
@@ -221,6 +225,7 @@ def test_openapi_documents_every_route(app: InProcessServer) -> None:
         assert "initial_learn_rate" in json.dumps(schema)
 
 
+@pytest.mark.slow
 def test_killed_server_leaves_the_run_interrupted_losing_no_point_and_resume_finishes_it(
     tmp_path: Path,
 ) -> None:
@@ -259,6 +264,7 @@ def test_killed_server_leaves_the_run_interrupted_losing_no_point_and_resume_fin
         srv2.stop()
 
 
+@pytest.mark.slow
 def test_server_starts_fast_without_torch(tmp_path: Path) -> None:
     t0 = time.monotonic()
     srv = Server(tmp_path).start(wait_workers=False)
@@ -272,6 +278,7 @@ def test_server_starts_fast_without_torch(tmp_path: Path) -> None:
         srv.stop()
 
 
+@pytest.mark.slow
 def test_sigterm_interrupts_running_runs_resumably(tmp_path: Path) -> None:
     srv = Server(tmp_path).start()
     with srv.api() as api:
