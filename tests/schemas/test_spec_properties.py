@@ -241,6 +241,7 @@ def raised() -> Iterator[list[BaseException]]:
         yield seen
 
 
+@pytest.mark.slow
 @settings(PROPERTY_SETTINGS, max_examples=30, suppress_health_check=[HealthCheck.filter_too_much])
 @given(raw=RAW_SPECS)
 def test_a_spec_that_validates_trains_or_fails_with_a_clean_reason(
