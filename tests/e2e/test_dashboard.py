@@ -9,7 +9,6 @@ from typing import Any
 
 import httpx
 import numpy as np
-import pytest
 from playwright.sync_api import Locator, Page, expect
 
 from tests.e2e.conftest import (
@@ -29,9 +28,6 @@ from tests.e2e.conftest import (
 )
 from tests.support import write_finished_run
 from tests.web.conftest import Server, spec, wait_status
-
-# Chromium against a real server.
-pytestmark = [pytest.mark.browser, pytest.mark.slow]
 
 # Plotly keeps each trace's arrays on the graph div: how many x values each trace holds.
 TRACE_LENGTHS = """sel => {

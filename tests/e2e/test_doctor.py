@@ -25,7 +25,6 @@ import re
 from typing import Any
 
 import httpx
-import pytest
 from playwright.sync_api import Page, expect
 
 from tests.e2e.conftest import (
@@ -42,9 +41,6 @@ from tests.e2e.conftest import (
     wait_for,
 )
 from tests.web.conftest import Server, wait_status
-
-# Chromium against a real server.
-pytestmark = [pytest.mark.browser, pytest.mark.slow]
 
 # A Plotly graph's layout and traces as plain JSON (null before it is drawn).
 GRAPH = """sel => {

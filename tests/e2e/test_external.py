@@ -16,9 +16,6 @@ from tests.sdk.conftest import first_line, script
 from tests.support import write_finished_run
 from tests.web.conftest import Server
 
-# Chromium against a real server.
-pytestmark = [pytest.mark.browser, pytest.mark.slow]
-
 # A training script: a decreasing loss, a rising accuracy, a validation every 25 steps, a
 # cosine learn rate and a metric the engine never emits. It ends when asked to stop.
 SCRIPT = """

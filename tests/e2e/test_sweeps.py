@@ -31,7 +31,6 @@ import time
 from typing import Any
 
 import httpx
-import pytest
 from playwright.sync_api import Page, expect
 
 from tests.e2e.conftest import (
@@ -45,9 +44,6 @@ from tests.e2e.conftest import (
     wait_for,
 )
 from tests.web.conftest import Server, wait_status
-
-# Chromium against a real server.
-pytestmark = [pytest.mark.browser, pytest.mark.slow]
 
 
 def tiny(**options: Any) -> dict[str, Any]:
