@@ -59,6 +59,7 @@ def test_the_tuning_story_examples_exist() -> None:
     assert rates == [0.001, 0.01, 0.1]
 
 
+@pytest.mark.slow
 def test_train_the_readme_example(tmp_path: Path) -> None:
     out = tmp_path / "points.jsonl"
     run_dir = tmp_path / "run"
@@ -147,6 +148,7 @@ def test_missing_spec_file(tmp_path: Path) -> None:
     assert res.stderr.strip() == "error: nope.json: no such file"
 
 
+@pytest.mark.slow
 def test_diverged_run_exits_non_zero_with_one_line_reason(tmp_path: Path) -> None:
     spec = write(
         tmp_path / "hot.json",
@@ -162,6 +164,7 @@ def test_diverged_run_exits_non_zero_with_one_line_reason(tmp_path: Path) -> Non
     assert "Traceback" not in res.stderr
 
 
+@pytest.mark.slow
 def test_failed_run_exits_non_zero_with_one_line_reason(tmp_path: Path) -> None:
     spec = write(
         tmp_path / "f.json", {"dataset": {"name": "file", "path": str(tmp_path / "missing.npz")}}
@@ -179,6 +182,7 @@ def test_resume_needs_a_run_dir(tmp_path: Path) -> None:
     assert "--resume needs --run-dir" in res.stderr
 
 
+@pytest.mark.slow
 def test_ctrl_c_stops_cleanly_and_resume_finishes_with_the_same_points(tmp_path: Path) -> None:
     spec = write(
         tmp_path / "s.json",
@@ -243,6 +247,7 @@ def test_ctrl_c_stops_cleanly_and_resume_finishes_with_the_same_points(tmp_path:
     assert values(out) == values(whole)
 
 
+@pytest.mark.slow
 def test_relative_file_paths_are_taken_from_the_current_directory(tmp_path: Path) -> None:
     import numpy as np
 

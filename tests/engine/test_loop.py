@@ -18,6 +18,7 @@ def comparable(points: list[Point]) -> list[tuple[Any, ...]]:
     return [(p.seq, p.iteration, p.epoch, sorted(p.values.items())) for p in points]
 
 
+@pytest.mark.slow
 def test_iterations_per_epoch_drop_the_last_incomplete_batch(run: Runner) -> None:
     # 300 training samples, batches of 70 → floor(300 / 70) = 4 iterations per epoch.
     rec = run(spec_of(options={"mini_batch_size": 70, "max_epochs": 3}))
@@ -54,6 +55,7 @@ def test_points_carry_the_design_metric_names(run: Runner) -> None:
     assert correct / rec.started.n_test == pytest.approx(last.values["test_accuracy"])
 
 
+@pytest.mark.slow
 def test_it_learns_digits(run: Runner) -> None:
     rec = run(
         spec_of(
@@ -207,6 +209,7 @@ class Crash(Exception):
     pass
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("where", ["epoch-checkpoint", "stop-mid-epoch"])
 def test_resume_gives_the_same_points_as_an_uninterrupted_run(
     run: Runner, tmp_path: Path, where: str
@@ -255,6 +258,7 @@ def test_resume_without_a_checkpoint_fails_clearly(run: Runner, tmp_path: Path) 
     assert "no checkpoint" in (rec.status.message or "")
 
 
+@pytest.mark.slow
 def test_output_network_best_validation_loss_tests_the_best_network(
     run: Runner, tmp_path: Path
 ) -> None:
@@ -278,6 +282,7 @@ def test_output_network_best_validation_loss_tests_the_best_network(
     assert ckpt["best_val_loss"] == best
 
 
+@pytest.mark.slow
 def test_no_test_split_means_no_test_point(run: Runner) -> None:
     rec = run(spec_of(dataset={"test_fraction": 0}))
     assert rec.status.status == "completed"
@@ -319,6 +324,7 @@ COMBINATIONS = (
 )
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize(("dataset", "preset"), COMBINATIONS)
 def test_every_dataset_and_preset_trains(
     run: Runner, tmp_path: Path, dataset: str, preset: str
@@ -338,6 +344,7 @@ def test_every_dataset_and_preset_trains(
     assert any(k.startswith("test_") for k in rec.points[-1].values)
 
 
+@pytest.mark.slow
 def test_resume_never_leaves_a_gap_after_what_was_persisted(run: Runner, tmp_path: Path) -> None:
     """A server killed with points still in flight may have stored fewer points than the newest
     checkpoint covers; resume then falls back to the previous checkpoint (or starts over), so

@@ -225,6 +225,7 @@ def test_same_seed_gives_identical_parameters(name: str, info: DataInfo) -> None
     assert not all(torch.equal(first[k], other[k]) for k in first)
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize(("name", "info"), PRESET_CASES)
 def test_a_few_sgd_steps_reduce_the_loss(name: str, info: DataInfo) -> None:
     torch.manual_seed(0)

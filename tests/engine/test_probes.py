@@ -32,6 +32,7 @@ def test_initial_loss_trains_one_iteration_on_fresh_weights(tmp_path: Path) -> N
     assert rec.artefacts == {}
 
 
+@pytest.mark.slow
 def test_overfit_batch_fits_four_batches_without_l2_or_validation(tmp_path: Path) -> None:
     spec = spec_of(
         kind="overfit-batch",
@@ -48,6 +49,7 @@ def test_overfit_batch_fits_four_batches_without_l2_or_validation(tmp_path: Path
     assert rec.status.status == "completed"
 
 
+@pytest.mark.slow
 def test_lr_range_test_raises_the_rate_exponentially_until_the_loss_explodes(
     tmp_path: Path,
 ) -> None:
@@ -102,6 +104,7 @@ def test_update_ratios_are_recorded_per_layer_every_n_iterations(tmp_path: Path)
         assert p.values["train_loss"] > 0  # still the iteration's own point
 
 
+@pytest.mark.slow
 def test_update_ratios_leave_the_training_unchanged(tmp_path: Path) -> None:
     plain = run(tmp_path, spec_of())
     watched = run(tmp_path, spec_of(options={"update_ratio_frequency": 2}))

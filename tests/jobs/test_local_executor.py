@@ -22,6 +22,9 @@ from trainscope.schemas.events import (
     Status,
 )
 
+# Real spawned workers that train.
+pytestmark = pytest.mark.slow
+
 Fixture = tuple[LocalExecutor, Collector]
 
 

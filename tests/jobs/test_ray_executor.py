@@ -29,6 +29,9 @@ from tests.web.conftest import Server, collect_until_end, rest_points, spec, wai
 from trainscope.jobs import Job
 from trainscope.schemas.events import CheckpointSaved, Point, Started
 
+# A local Ray cluster with real trials.
+pytestmark = [pytest.mark.ray, pytest.mark.slow]
+
 NEEDS_RAY = 'the Ray executor and these tests need Ray: pip install ".[ray]"'
 FINAL = ("completed", "stopped", "diverged", "failed", "interrupted")
 OWN_CODE = Path(__file__).parents[1] / "own_code"

@@ -10,6 +10,9 @@ import pytest
 
 from tests.jobs.conftest import LONG, MakeJob, spec_json, started_executor, wait_ready
 
+# Real spawned workers that train.
+pytestmark = pytest.mark.slow
+
 
 def gone(pid: int) -> bool:
     try:

@@ -19,7 +19,7 @@ import json
 import math
 import string
 from collections.abc import Iterator
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -35,12 +35,12 @@ from trainscope.engine import loop
 from trainscope.engine.datasets import DatasetError
 from trainscope.engine.device import EngineError
 from trainscope.engine.loop import train
-from trainscope.jobs.executor import ExecutorSnapshot, OnEvents
-from trainscope.jobs.job import Job
 from trainscope.schemas.events import Event, Point, Status
 from trainscope.schemas.model import ModelShapeError
 from trainscope.schemas.spec import RunSpec
 from trainscope.web.app import create_app
+
+from ..fake_executor import RecordingExecutor
 
 PROPERTY_SETTINGS = settings(derandomize=True, database=None, deadline=None)
 
@@ -241,6 +241,7 @@ def raised() -> Iterator[list[BaseException]]:
         yield seen
 
 
+@pytest.mark.slow
 @settings(PROPERTY_SETTINGS, max_examples=30, suppress_health_check=[HealthCheck.filter_too_much])
 @given(raw=RAW_SPECS)
 def test_a_spec_that_validates_trains_or_fails_with_a_clean_reason(
@@ -268,37 +269,6 @@ def test_a_spec_that_validates_trains_or_fails_with_a_clean_reason(
         assert trained, f"{status.status} without a single training iteration: {raw}"
         assert trained[0].iteration == 1 and trained[0].seq == 1
         assert math.isfinite(trained[0].values["learn_rate"]), trained[0].values
-
-
-@dataclass
-class RecordingExecutor:
-    """Takes jobs and runs none: the server's side of a create, without worker processes."""
-
-    jobs: list[Job] = field(default_factory=list)
-
-    def start(self, on_events: OnEvents) -> None:
-        pass
-
-    def submit(self, job: Job) -> None:
-        self.jobs.append(job)
-
-    def stop(self, run_id: int) -> bool:
-        return False
-
-    def shutdown(self, grace_s: float) -> None:
-        pass
-
-    def snapshot(self) -> ExecutorSnapshot:
-        return ExecutorSnapshot(
-            kind="recording",
-            slots=1,
-            busy=[],
-            queued=[j.run_id for j in self.jobs],
-            devices=["cpu"],
-            workers_ready=1,
-            workers=[],
-            error=None,
-        )
 
 
 @dataclass

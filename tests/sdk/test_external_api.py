@@ -1,5 +1,5 @@
 """The REST side of external runs, as the SDK (or any client) sees it: create, points,
-finish, and every way a request can be wrong."""
+finish, and every way a request can be wrong. In process: no worker is involved."""
 
 from __future__ import annotations
 
@@ -7,7 +7,8 @@ from typing import Any
 
 import httpx
 
-from ..web.conftest import Server, spec
+from ..web.conftest import spec
+from ..web.in_process import InProcessServer
 
 BATCH: dict[str, Any] = {
     "seq": [1, 2, 3],
@@ -25,8 +26,8 @@ def create(api: httpx.Client, **body: Any) -> dict[str, Any]:
     return run
 
 
-def test_a_batch_sent_twice_is_stored_once(server: Server) -> None:
-    with server.api() as api:
+def test_a_batch_sent_twice_is_stored_once(app: InProcessServer) -> None:
+    with app.api() as api:
         run = create(api, config={"lr": 0.1, "note": "anything JSON"})
         assert run["status"] == "running" and run["spec"]["kind"] == "external"
         first = api.post(f"/api/runs/{run['id']}/points", json=BATCH)
@@ -46,8 +47,8 @@ def test_a_batch_sent_twice_is_stored_once(server: Server) -> None:
     assert heartbeat.status_code == 200 and heartbeat.json()["stored"] == 0
 
 
-def test_finish_is_idempotent_and_an_ended_run_takes_no_more_points(server: Server) -> None:
-    with server.api() as api:
+def test_finish_is_idempotent_and_an_ended_run_takes_no_more_points(app: InProcessServer) -> None:
+    with app.api() as api:
         run = create(api)
         api.post(f"/api/runs/{run['id']}/points", json=BATCH)
         done = api.post(f"/api/runs/{run['id']}/finish", json={"status": "completed"})
@@ -62,8 +63,8 @@ def test_finish_is_idempotent_and_an_ended_run_takes_no_more_points(server: Serv
     assert "has ended (completed): it takes no more points" in late.json()["message"]
 
 
-def test_bad_batches_are_refused_naming_what_is_wrong(server: Server) -> None:
-    with server.api() as api:
+def test_bad_batches_are_refused_naming_what_is_wrong(app: InProcessServer) -> None:
+    with app.api() as api:
         run = create(api)
         url = f"/api/runs/{run['id']}/points"
         cases = [
@@ -86,8 +87,8 @@ def test_bad_batches_are_refused_naming_what_is_wrong(server: Server) -> None:
         assert bad_status.status_code == 422 and "status" in bad_status.json()["message"]
 
 
-def test_external_runs_are_not_restarted_resumed_or_repeated_here(server: Server) -> None:
-    with server.api() as api:
+def test_external_runs_are_not_restarted_resumed_or_repeated_here(app: InProcessServer) -> None:
+    with app.api() as api:
         run = create(api)
         api.post(f"/api/runs/{run['id']}/finish", json={"status": "stopped"})
         for action, body in [("restart", {}), ("resume", None), ("repeat", {"count": 2})]:
@@ -104,8 +105,8 @@ def test_external_runs_are_not_restarted_resumed_or_repeated_here(server: Server
         api.post(f"/api/runs/{trained['id']}/stop")
 
 
-def test_a_spec_without_a_dataset_is_still_refused_as_missing(server: Server) -> None:
-    with server.api() as api:
+def test_a_spec_without_a_dataset_is_still_refused_as_missing(app: InProcessServer) -> None:
+    with app.api() as api:
         r = api.post("/api/runs", json={"model": {"preset": "mlp"}})
         nulled = api.post("/api/runs", json={"dataset": None})
     assert r.status_code == 422
@@ -113,8 +114,8 @@ def test_a_spec_without_a_dataset_is_still_refused_as_missing(server: Server) ->
     assert nulled.status_code == 422 and "only for an external run" in nulled.json()["message"]
 
 
-def test_stop_is_answered_at_once_and_told_with_the_next_batch(server: Server) -> None:
-    with server.api() as api:
+def test_stop_is_answered_at_once_and_told_with_the_next_batch(app: InProcessServer) -> None:
+    with app.api() as api:
         run = create(api)
         stop = api.post(f"/api/runs/{run['id']}/stop")
         assert stop.status_code == 200

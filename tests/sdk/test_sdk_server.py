@@ -9,8 +9,13 @@ import time
 from pathlib import Path
 from typing import Any
 
+import pytest
+
 from ..web.conftest import Server, collect_until_end
 from .conftest import all_points, finish, first_line, script, wait_run
+
+# People's scripts logging to a real server.
+pytestmark = pytest.mark.slow
 
 LOG_1000 = """
     import time, trainscope

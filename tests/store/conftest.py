@@ -21,7 +21,7 @@ SPEC: dict[str, Any] = {
 }
 
 
-@pytest.fixture(params=["sqlite", "postgresql"])
+@pytest.fixture(params=["sqlite", pytest.param("postgresql", marks=pytest.mark.postgres)])
 def backend(request: pytest.FixtureRequest) -> str:
     """Every store test runs twice: on SQLite and on PostgreSQL."""
     param: str = request.param

@@ -4,11 +4,14 @@ from __future__ import annotations
 
 import threading
 
+import pytest
+
 from trainscope.store import Store
 
 from .conftest import new_run, points
 
 
+@pytest.mark.slow
 def test_readers_see_consistent_prefixes_while_the_writer_ingests(store: Store) -> None:
     run = new_run(store)
     total = 40_000

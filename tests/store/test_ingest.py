@@ -5,6 +5,8 @@ from __future__ import annotations
 import itertools
 import math
 
+import pytest
+
 from trainscope.schemas.events import Artefact, CheckpointSaved, Event, Point, Started, Status
 from trainscope.store import Store
 from trainscope.store.points import MERGE_CHUNKS, SEAL_POINTS
@@ -103,6 +105,7 @@ def test_a_big_batch_takes_the_small_chunks_in_with_it(store: Store) -> None:
     assert store.chunk_stats(run.id) == [(1, 20 + SEAL_POINTS, 20 + SEAL_POINTS, True)]
 
 
+@pytest.mark.slow
 def test_a_million_point_run_is_a_few_hundred_chunks(store: Store) -> None:
     run = new_run(store)
     # Like a fast CPU run: the pipeline's batches hold ~100 points.

@@ -22,6 +22,9 @@ from trainscope.store import Store, database
 from .conftest import new_run, points
 from .postgres import fresh_database
 
+# The local PostgreSQL server (.ci/run starts it).
+pytestmark = pytest.mark.postgres
+
 
 @pytest.fixture
 def postgres_url() -> Iterator[str]:

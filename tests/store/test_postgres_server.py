@@ -16,6 +16,9 @@ from trainscope.store.schema import meta, point_chunks
 
 from .postgres import fresh_database
 
+# A real server on the local PostgreSQL.
+pytestmark = [pytest.mark.postgres, pytest.mark.slow]
+
 
 @pytest.fixture
 def postgres_url() -> Iterator[str]:

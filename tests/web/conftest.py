@@ -1,4 +1,7 @@
-"""A real `trainscope serve` on a free port, with real spawned workers and a real SQLite file."""
+"""Two servers for the web tests. `server`: a real `trainscope serve` on a free port, with real
+spawned workers and a real SQLite file (tests marked slow). `app` (tests/conftest.py): the same
+app in this process on a scripted executor (tests/web/in_process.py), for REST and websocket
+behaviour that no real process is needed to show (the fast tier)."""
 
 from __future__ import annotations
 
@@ -18,6 +21,7 @@ import pytest
 from websockets.sync.client import ClientConnection, connect
 
 from ..support import console_script
+from .in_process import InProcessSocket
 
 
 def free_port() -> int:
@@ -106,7 +110,7 @@ def spec(**options: Any) -> dict[str, Any]:
 
 
 def collect_until_end(
-    ws: ClientConnection, timeout: float = 120
+    ws: ClientConnection | InProcessSocket, timeout: float = 120
 ) -> tuple[dict[str, Any], list[dict[str, Any]], list[dict[str, Any]]]:
     """(hello, points, other messages) until a final status arrives."""
     hello: dict[str, Any] = {}

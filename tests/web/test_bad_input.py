@@ -8,7 +8,8 @@ from typing import Any
 import pytest
 from websockets.exceptions import ConnectionClosed
 
-from .conftest import Server, spec
+from .conftest import spec
+from .in_process import InProcessServer
 
 
 @pytest.mark.parametrize(
@@ -46,8 +47,8 @@ from .conftest import Server, spec
         ([1, 2, 3], "must be a valid dictionary"),
     ],
 )
-def test_bad_specs_are_422_naming_the_field(server: Server, body: Any, expected: str) -> None:
-    with server.api() as api:
+def test_bad_specs_are_422_naming_the_field(app: InProcessServer, body: Any, expected: str) -> None:
+    with app.api() as api:
         r = api.post("/api/runs", json=body)
         assert r.status_code == 422, r.text
         assert expected in r.json()["message"], r.json()
@@ -55,8 +56,8 @@ def test_bad_specs_are_422_naming_the_field(server: Server, body: Any, expected:
         assert api.get("/api/health").json()["status"] == "ok"
 
 
-def test_malformed_json_is_422_saying_so(server: Server) -> None:
-    with server.api() as api:
+def test_malformed_json_is_422_saying_so(app: InProcessServer) -> None:
+    with app.api() as api:
         r = api.post(
             "/api/runs", content=b'{"dataset": ', headers={"content-type": "application/json"}
         )
@@ -64,8 +65,8 @@ def test_malformed_json_is_422_saying_so(server: Server) -> None:
         assert "not valid JSON" in r.json()["message"]
 
 
-def test_body_over_the_limit_is_413(server: Server) -> None:
-    with server.api() as api:
+def test_body_over_the_limit_is_413(app: InProcessServer) -> None:
+    with app.api() as api:
         big = {**spec(), "name": "x" * 2_000_000}
         r = api.post("/api/runs", json=big)
         assert r.status_code == 413
@@ -84,15 +85,17 @@ def test_body_over_the_limit_is_413(server: Server) -> None:
         ("get", "/api/runs/999999/findings"),
     ],
 )
-def test_unknown_runs_are_404(server: Server, method: str, path: str) -> None:
-    with server.api() as api:
+def test_unknown_runs_are_404(app: InProcessServer, method: str, path: str) -> None:
+    with app.api() as api:
         r = api.request(method, path)
         assert r.status_code == 404
         assert r.json()["message"] == "no run with id 999999"
 
 
-def test_restart_of_unknown_run_is_404_and_resume_of_a_running_one_409(server: Server) -> None:
-    with server.api() as api:
+def test_restart_of_unknown_run_is_404_and_resume_of_a_running_one_409(
+    app: InProcessServer,
+) -> None:
+    with app.api() as api:
         assert api.post("/api/runs/999999/restart", json={}).status_code == 404
         run = api.post("/api/runs", json=spec(max_epochs=300)).json()
         r = api.post(f"/api/runs/{run['id']}/resume")
@@ -101,20 +104,20 @@ def test_restart_of_unknown_run_is_404_and_resume_of_a_running_one_409(server: S
         api.post(f"/api/runs/{run['id']}/stop")
 
 
-def test_bad_query_parameters(server: Server) -> None:
-    with server.api() as api:
+def test_bad_query_parameters(app: InProcessServer) -> None:
+    with app.api() as api:
         assert api.get("/api/runs", params={"status": "sleeping"}).status_code == 422
         assert api.get("/api/runs/abc").status_code == 422
         r = api.get("/api/runs/1/metrics", params={"max_points": 1})
         assert r.status_code in (404, 422)
 
 
-def test_websocket_for_unknown_run_says_so(server: Server) -> None:
+def test_websocket_for_unknown_run_says_so(app: InProcessServer) -> None:
     import json
 
     from websockets.exceptions import ConnectionClosed
 
-    with server.ws("/ws/runs/999999") as ws:
+    with app.ws("/ws/runs/999999") as ws:
         msg = json.loads(ws.recv(timeout=10))
         assert msg == {"type": "error", "message": "no run with id 999999"}
         with pytest.raises(ConnectionClosed):
@@ -131,13 +134,13 @@ def test_websocket_for_unknown_run_says_so(server: Server) -> None:
     ],
 )
 def test_websockets_refuse_out_of_range_ids_and_seqs_with_a_message(
-    server: Server, path: str, code: int, words: str
+    app: InProcessServer, path: str, code: int, words: str
 ) -> None:
-    with server.ws(path) as ws:
+    with app.ws(path) as ws:
         message = json.loads(ws.recv(timeout=10))
         assert message["type"] == "error" and words in message["message"]
         with pytest.raises(ConnectionClosed) as closed:
             ws.recv(timeout=10)
     assert closed.value.rcvd is not None and closed.value.rcvd.code == code
-    with server.api() as api:
+    with app.api() as api:
         assert api.get("/api/health").json()["status"] == "ok"

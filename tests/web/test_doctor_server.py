@@ -12,6 +12,9 @@ import pytest
 
 from tests.web.conftest import Server, collect_until_end, wait_status
 
+# Real runs on a real server: the doctor judges real curves.
+pytestmark = pytest.mark.slow
+
 FINAL = ("completed", "stopped", "diverged", "failed", "interrupted")
 
 

@@ -15,11 +15,15 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+import pytest
 from websockets.asyncio.client import connect as ws_connect
 
 from trainscope.store.database import DB_FILENAME
 
 from .conftest import Server, rest_points, spec, wait_status
+
+# Kills, locks and 200 clients against a real server.
+pytestmark = pytest.mark.slow
 
 FINAL = ("completed", "stopped", "diverged", "failed", "interrupted")
 

@@ -36,6 +36,9 @@ from trainscope.web.app import create_app
 
 from .conftest import Server, spec, wait_status
 
+# Hundreds of generated requests against a real server.
+pytestmark = pytest.mark.slow
+
 CHECKS = [not_a_server_error, status_code_conformance, response_schema_conformance]
 # Per route and fuzzing phase; the coverage phase adds its own, fixed set of cases.
 MAX_EXAMPLES = 25

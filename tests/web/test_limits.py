@@ -17,6 +17,9 @@ from tests.support import console_script
 
 from .conftest import Server, spec, wait_status
 
+# Real uploads trained by real workers on a real server.
+pytestmark = pytest.mark.slow
+
 
 class Marker:
     """Unpickling this creates a file: proof that something was unpickled."""

@@ -17,6 +17,9 @@ from tests.support import console_script
 
 from .conftest import Server, free_port, spec
 
+# Real servers with and without a token.
+pytestmark = pytest.mark.slow
+
 TOKEN = "correct horse battery staple"
 BEARER = {"Authorization": f"Bearer {TOKEN}"}
 

@@ -8,9 +8,13 @@ import time
 from pathlib import Path
 from typing import Any
 
+import pytest
+
 from .conftest import Server, collect_until_end, rest_points, spec, wait_status
+from .in_process import InProcessServer
 
 
+@pytest.mark.slow
 def test_created_run_streams_every_point_once_and_rest_agrees(server: Server) -> None:
     with server.api() as api:
         r = api.post("/api/runs", json=spec())
@@ -46,10 +50,10 @@ def test_created_run_streams_every_point_once_and_rest_agrees(server: Server) ->
         assert "too-slow" in codes
 
 
-def test_reconnect_with_after_seq_gives_exactly_the_missing_points(server: Server) -> None:
-    with server.api() as api:
+def test_reconnect_with_after_seq_gives_exactly_the_missing_points(app: InProcessServer) -> None:
+    with app.api() as api:
         run = api.post("/api/runs", json=spec()).json()
-        with server.ws(f"/ws/runs/{run['id']}") as ws:
+        with app.ws(f"/ws/runs/{run['id']}") as ws:
             first: list[dict[str, Any]] = []
             while len(first) < 30:
                 msg = json.loads(ws.recv(timeout=60))
@@ -57,18 +61,20 @@ def test_reconnect_with_after_seq_gives_exactly_the_missing_points(server: Serve
                     first.extend(msg["points"])
         last = first[-1]["seq"]
         time.sleep(0.3)  # points keep coming while we are away
-        with server.ws(f"/ws/runs/{run['id']}?after_seq={last}") as ws:
+        with app.ws(f"/ws/runs/{run['id']}?after_seq={last}") as ws:
             _, rest, _ = collect_until_end(ws)
         assert rest[0]["seq"] == last + 1
         assert [p["seq"] for p in first + rest] == list(range(1, len(first) + len(rest) + 1))
         assert first + rest == rest_points(api, run["id"])
 
 
-def test_stop_takes_effect_within_two_seconds_and_a_second_stop_conflicts(server: Server) -> None:
-    with server.api() as api:
+def test_stop_takes_effect_within_two_seconds_and_a_second_stop_conflicts(
+    app: InProcessServer,
+) -> None:
+    with app.api() as api:
         run = api.post("/api/runs", json=spec(max_epochs=500)).json()
         wait_status(api, run["id"], ("running",))
-        with server.ws(f"/ws/runs/{run['id']}") as ws:
+        with app.ws(f"/ws/runs/{run['id']}") as ws:
             while json.loads(ws.recv(timeout=60))["type"] != "points":
                 pass
         t0 = time.monotonic()
@@ -82,8 +88,8 @@ def test_stop_takes_effect_within_two_seconds_and_a_second_stop_conflicts(server
         assert "already ended (stopped)" in again.json()["message"]
 
 
-def test_restart_with_a_changed_option_makes_a_child(server: Server) -> None:
-    with server.api() as api:
+def test_restart_with_a_changed_option_makes_a_child(app: InProcessServer) -> None:
+    with app.api() as api:
         parent = api.post("/api/runs", json=spec(max_epochs=1, initial_learn_rate=0.1)).json()
         r = api.post(
             f"/api/runs/{parent['id']}/restart", json={"options": {"InitialLearnRate": 0.01}}
@@ -102,8 +108,8 @@ def test_restart_with_a_changed_option_makes_a_child(server: Server) -> None:
         assert "options.momentum: must be less than 1 (got 2)" in bad.json()["message"]
 
 
-def test_list_filters_by_status_group_and_tag(server: Server) -> None:
-    with server.api() as api:
+def test_list_filters_by_status_group_and_tag(app: InProcessServer) -> None:
+    with app.api() as api:
         a = api.post(
             "/api/runs", json={**spec(max_epochs=1), "group": "g-filter", "tags": ["x"]}
         ).json()
@@ -120,18 +126,18 @@ def test_list_filters_by_status_group_and_tag(server: Server) -> None:
         assert all(r["status"] == "completed" for r in completed)
 
 
-def test_delete_removes_the_run_and_its_points(server: Server) -> None:
-    with server.api() as api:
+def test_delete_removes_the_run_and_its_points(app: InProcessServer) -> None:
+    with app.api() as api:
         run = api.post("/api/runs", json=spec(max_epochs=1)).json()
         wait_status(api, run["id"], ("completed",))
         assert api.delete(f"/api/runs/{run['id']}").status_code == 204
         assert api.get(f"/api/runs/{run['id']}").status_code == 404
         assert api.get(f"/api/runs/{run['id']}/metrics").status_code == 404
-        assert not (server.data_dir / "runs" / str(run["id"])).exists()
+        assert not (app.data_dir / "runs" / str(run["id"])).exists()
 
 
-def test_downsampled_metrics_keep_the_extremes(server: Server) -> None:
-    with server.api() as api:
+def test_downsampled_metrics_keep_the_extremes(app: InProcessServer) -> None:
+    with app.api() as api:
         run = api.post("/api/runs", json=spec(max_epochs=20)).json()
         wait_status(api, run["id"], ("completed",))
         full = api.get(f"/api/runs/{run['id']}/metrics").json()
@@ -143,9 +149,9 @@ def test_downsampled_metrics_keep_the_extremes(server: Server) -> None:
         assert max(kept) == max(losses) and min(kept) == min(losses)
 
 
-def test_a_window_of_the_history_comes_back_whole(server: Server) -> None:
+def test_a_window_of_the_history_comes_back_whole(app: InProcessServer) -> None:
     """What the dashboard asks for when someone zooms into a downsampled history."""
-    with server.api() as api:
+    with app.api() as api:
         run = api.post("/api/runs", json=spec(max_epochs=20)).json()
         wait_status(api, run["id"], ("completed",))
         window = api.get(
@@ -157,8 +163,8 @@ def test_a_window_of_the_history_comes_back_whole(server: Server) -> None:
         assert window["values"]["train_loss"] == full["values"]["train_loss"][100:200]
 
 
-def test_csv_export_has_every_point_and_every_metric(server: Server) -> None:
-    with server.api() as api:
+def test_csv_export_has_every_point_and_every_metric(app: InProcessServer) -> None:
+    with app.api() as api:
         run = api.post("/api/runs", json=spec(max_epochs=3)).json()
         wait_status(api, run["id"], ("completed",))
         r = api.get(f"/api/runs/{run['id']}/metrics.csv")
@@ -179,11 +185,11 @@ def test_csv_export_has_every_point_and_every_metric(server: Server) -> None:
         assert api.get("/api/runs/999999/metrics.csv").status_code == 404
 
 
-def test_slow_websocket_client_does_not_delay_a_fast_one(server: Server) -> None:
-    with server.api() as api:
+def test_slow_websocket_client_does_not_delay_a_fast_one(app: InProcessServer) -> None:
+    with app.api() as api:
         run = api.post("/api/runs", json=spec(max_epochs=15, mini_batch_size=8)).json()
         # The first client connects and never reads; the second must not notice.
-        with server.ws(f"/ws/runs/{run['id']}"), server.ws(f"/ws/runs/{run['id']}") as fast:
+        with app.ws(f"/ws/runs/{run['id']}"), app.ws(f"/ws/runs/{run['id']}") as fast:
             _, points, others = collect_until_end(fast)
             arrived = time.time()
         assert others[-1]["status"] == "completed"
@@ -192,8 +198,8 @@ def test_slow_websocket_client_does_not_delay_a_fast_one(server: Server) -> None
         assert arrived - points[-1]["wall_time"] < 1.0
 
 
-def test_openapi_documents_every_route(server: Server) -> None:
-    with server.api() as api:
+def test_openapi_documents_every_route(app: InProcessServer) -> None:
+    with app.api() as api:
         paths = api.get("/openapi.json").json()["paths"]
         for path in [
             "/api/health",
@@ -219,6 +225,7 @@ def test_openapi_documents_every_route(server: Server) -> None:
         assert "initial_learn_rate" in json.dumps(schema)
 
 
+@pytest.mark.slow
 def test_killed_server_leaves_the_run_interrupted_losing_no_point_and_resume_finishes_it(
     tmp_path: Path,
 ) -> None:
@@ -257,6 +264,7 @@ def test_killed_server_leaves_the_run_interrupted_losing_no_point_and_resume_fin
         srv2.stop()
 
 
+@pytest.mark.slow
 def test_server_starts_fast_without_torch(tmp_path: Path) -> None:
     t0 = time.monotonic()
     srv = Server(tmp_path).start(wait_workers=False)
@@ -270,6 +278,7 @@ def test_server_starts_fast_without_torch(tmp_path: Path) -> None:
         srv.stop()
 
 
+@pytest.mark.slow
 def test_sigterm_interrupts_running_runs_resumably(tmp_path: Path) -> None:
     srv = Server(tmp_path).start()
     with srv.api() as api:
@@ -289,8 +298,8 @@ def test_sigterm_interrupts_running_runs_resumably(tmp_path: Path) -> None:
         srv2.stop()
 
 
-def test_run_list_websocket_announces_creation_progress_and_end(server: Server) -> None:
-    with server.api() as api, server.ws("/ws/runs") as ws:
+def test_run_list_websocket_announces_creation_progress_and_end(app: InProcessServer) -> None:
+    with app.api() as api, app.ws("/ws/runs") as ws:
         hello = json.loads(ws.recv(timeout=10))
         assert hello["type"] == "hello" and isinstance(hello["runs"], list)
         run = api.post("/api/runs", json=spec(max_epochs=2)).json()

@@ -7,8 +7,13 @@ import os
 import subprocess
 from pathlib import Path
 
+import pytest
+
 from ..support import console_script
 from .conftest import Server, spec
+
+# `trainscope submit` against a real server.
+pytestmark = pytest.mark.slow
 
 
 def submit(*args: str) -> subprocess.CompletedProcess[str]:

@@ -15,6 +15,9 @@ import pytest
 from .conftest import Server, rest_points, spec, wait_status
 from .test_submit import submit
 
+# Sweeps of real trials on a real server.
+pytestmark = pytest.mark.slow
+
 FINAL = ("completed", "stopped", "diverged", "failed", "interrupted")
 
 
