@@ -142,9 +142,7 @@ def _train(
     if plan.iteration_limit is not None:
         max_iterations = min(max_iterations, plan.iteration_limit)
     explosion = ExplosionWatch() if plan.stop_on_explosion else None
-    ratios = (
-        UpdateRatios(model, layers) if opts.update_ratio_frequency > 0 and params else None
-    )
+    ratios = UpdateRatios(model, layers) if opts.update_ratio_frequency > 0 and params else None
     shuffler = torch.Generator().manual_seed(opts.seed)
     perm = (
         torch.arange(n_train)

@@ -16,9 +16,7 @@ from trainscope.schemas.layers import LayerSpec
 PREFIX = "update_ratio/"
 
 
-def layer_weights(
-    model: nn.Module, layers: list[LayerSpec]
-) -> dict[str, list[torch.nn.Parameter]]:
+def layer_weights(model: nn.Module, layers: list[LayerSpec]) -> dict[str, list[torch.nn.Parameter]]:
     """The weight matrices and kernels of each learnable layer (biases and batchnorm scales are
     vectors whose ratio says little), named `<position>_<type>` as in the layer list, plus the
     appended output layer."""

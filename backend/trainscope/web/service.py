@@ -18,12 +18,12 @@ from trainscope.jobs.job import Job
 from trainscope.pipeline import Pipeline
 from trainscope.schemas.options import TrainingOptions
 from trainscope.schemas.spec import EXTERNAL_KIND, RunSpec
+from trainscope.schemas.status import RESUMABLE_STATUSES as RESUMABLE
 from trainscope.store import RunRecord, Store
 from trainscope.web.external import ExternalRuns, is_external
 from trainscope.web.limits import RateLimiter
 
 ACTIVE = ("queued", "running")
-RESUMABLE = ("stopped", "interrupted", "failed")
 
 
 class RunError(Exception):
