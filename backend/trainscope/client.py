@@ -10,7 +10,9 @@ import sys
 from pathlib import Path
 from typing import Any, TextIO
 
-FINAL = ("completed", "stopped", "diverged", "failed", "interrupted")
+from trainscope.schemas.status import FINAL_STATUSES
+
+FINAL = FINAL_STATUSES
 
 
 class SubmitError(Exception):

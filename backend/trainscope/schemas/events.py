@@ -10,13 +10,14 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
+from trainscope.schemas.messages import point_body
+from trainscope.schemas.status import ENGINE_END_STATUSES as ENGINE_END_STATUSES
+
 RunStatus = Literal[
     "queued", "running", "completed", "stopped", "diverged", "failed", "interrupted"
 ]
 # loss-exploded and range-end end an lr-range-test run (engine/probes.py).
 FinishReason = Literal["max-epochs", "validation-patience", "loss-exploded", "range-end"]
-# The statuses a run can end in; the engine itself only ever ends in these four.
-ENGINE_END_STATUSES: tuple[str, ...] = ("completed", "stopped", "diverged", "failed")
 
 
 @dataclass(slots=True)
@@ -30,13 +31,8 @@ class Point:
     values: dict[str, float]
 
     def to_json(self) -> dict[str, Any]:
-        return {
-            "seq": self.seq,
-            "iteration": self.iteration,
-            "epoch": self.epoch,
-            "wall_time": self.wall_time,
-            "values": self.values,
-        }
+        # JSON-safe (NaN as "NaN"): `train --out` writes this, and must write valid JSON.
+        return dict(point_body(self.seq, self.iteration, self.epoch, self.wall_time, self.values))
 
 
 @dataclass(slots=True)

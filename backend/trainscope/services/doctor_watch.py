@@ -18,18 +18,20 @@ import threading
 import time
 from collections.abc import Sequence
 from dataclasses import replace
-from typing import Any
+from typing import Any, cast
 
 from trainscope.doctor import Curves, Finding, RunContext, diagnose, inconsistent
-from trainscope.live.hub import Hub
+from trainscope.live.hub import Hub, Message
 from trainscope.schemas.events import Event, Status
+from trainscope.schemas.messages import findings_message
 from trainscope.schemas.options import TrainingOptions
 from trainscope.schemas.spec import SCRIPT_KIND, RunSpec
+from trainscope.schemas.status import FINAL_STATUSES as ENDED
 from trainscope.store import RunRecord, Store
 
 log = logging.getLogger("trainscope.doctor")
 
-ENDED = ("completed", "stopped", "diverged", "failed", "interrupted")
+
 INTERVAL_S = 1.0
 MAX_POINTS = 20_000
 
@@ -249,5 +251,5 @@ class DoctorWatch:
             self._last.pop(run_id, None)
         else:
             self._last[run_id] = signature
-        self._hub.publish({run_id: [{"type": "findings", "findings": stored}]}, [])
+        self._hub.publish({run_id: [cast(Message, findings_message(stored))]}, [])
         return stored

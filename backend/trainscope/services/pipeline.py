@@ -19,10 +19,16 @@ import logging
 import threading
 import time
 from collections.abc import Callable
-from typing import Any
+from typing import Any, cast
 
 from trainscope.live.hub import Hub, Message
 from trainscope.schemas.events import Artefact, Event, LogLines, Point, Started, Status
+from trainscope.schemas.messages import (
+    deleted_message,
+    point_body,
+    points_message,
+    status_message,
+)
 from trainscope.store import Store, json_safe
 from trainscope.store.console import ConsoleLogs
 
@@ -50,13 +56,7 @@ class EncodedPoint:
         if self._json is None:
             p = self._point
             assert p is not None
-            body = {
-                "seq": p.seq,
-                "iteration": p.iteration,
-                "epoch": p.epoch,
-                "wall_time": p.wall_time,
-                "values": {k: json_safe(v) for k, v in p.values.items()},
-            }
+            body = point_body(p.seq, p.iteration, p.epoch, p.wall_time, p.values)
             self._json = json.dumps(body, allow_nan=False, separators=(",", ":"))
             self._point = None
         return self._json
@@ -218,13 +218,7 @@ class Pipeline:
         if run is None:
             return
         run_json = {**run.to_json(), "status": "failed", "finish_reason": None, "message": reason}
-        status: Message = {
-            "type": "status",
-            "status": "failed",
-            "finish_reason": None,
-            "message": reason,
-            "run": run_json,
-        }
+        status = cast(Message, status_message(run_json))
         self.hub.publish({run_id: [status]}, [{"type": "run", "run": run_json}])
 
     def _record_failure(self, run_id: int, reason: str) -> None:
@@ -319,20 +313,13 @@ class Pipeline:
                 if out and out[-1]["type"] == "points":
                     out[-1]["points"].append(encode_point(event))
                 else:
-                    out.append({"type": "points", "points": [encode_point(event)]})
+                    out.append(cast(Message, points_message([encode_point(event)])))
             elif isinstance(event, (Started, Status)):
                 run = self.store.get_run(run_id)
                 if run is None:
                     continue
                 run_json = run.to_json()
-                status_msg: Message = {
-                    "type": "status",
-                    "status": run_json["status"],
-                    "finish_reason": run_json["finish_reason"],
-                    "message": run_json["message"],
-                    "run": run_json,
-                }
-                out.append(status_msg)
+                out.append(cast(Message, status_message(run_json)))
                 list_messages.append({"type": "run", "run": run_json})
             elif isinstance(event, Artefact):
                 out.append({"type": "artefact", "name": event.name})
@@ -353,10 +340,10 @@ class Pipeline:
     def announce(self, run_json: dict[str, Any]) -> None:
         """A run created, deleted or changed by a REST call (not by a worker)."""
         self.hub.publish(
-            {run_json["id"]: [{"type": "status", "status": run_json["status"], "run": run_json}]},
+            {run_json["id"]: [cast(Message, status_message(run_json))]},
             [{"type": "run", "run": run_json}],
         )
 
     def announce_deleted(self, run_id: int) -> None:
-        message = {"type": "deleted", "id": run_id}
+        message = cast(Message, deleted_message(run_id))
         self.hub.publish({run_id: [message]}, [message])

@@ -9,12 +9,10 @@ from typing import Any
 
 import numpy as np
 
+from trainscope.schemas.status import FINAL_STATUSES as FINAL_STATUSES
+from trainscope.schemas.status import RUN_STATUSES as RUN_STATUSES
 from trainscope.store.arrays import PointArrays
 from trainscope.store.jsonsafe import json_safe, safe_float_list
-
-RUN_STATUSES = ("queued", "running", "completed", "stopped", "diverged", "failed", "interrupted")
-FINAL_STATUSES = ("completed", "stopped", "diverged", "failed", "interrupted")
-UNFINISHED_STATUSES = ("queued", "running")
 
 
 @dataclass(frozen=True, slots=True)

@@ -3,12 +3,13 @@ its threadpool so the event loop (websockets) never waits on SQLite."""
 
 from __future__ import annotations
 
-from typing import Annotated, Any, Literal
+from typing import Annotated, Any
 
 from fastapi import APIRouter, Body, Path, Query, Request, Response, status
 from fastapi.responses import JSONResponse, StreamingResponse
 from pydantic import BaseModel, Field
 
+from trainscope.schemas.events import RunStatus
 from trainscope.schemas.findings import FindingBody
 from trainscope.schemas.spec import RunSpec
 from trainscope.web.csv_export import points_csv
@@ -22,9 +23,7 @@ router = APIRouter(prefix="/api/runs", tags=["runs"])
 INT64_MAX = 2**63 - 1
 RunId = Annotated[int, Path(ge=1, le=INT64_MAX, description="The run's id.")]
 
-RunStatusName = Literal[
-    "queued", "running", "completed", "stopped", "diverged", "failed", "interrupted"
-]
+RunStatusName = RunStatus  # one Literal of the statuses (schemas/events.py)
 
 SPEC_EXAMPLES: dict[str, Any] = {
     "digits": {

@@ -9,22 +9,31 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import json
+from collections.abc import Mapping
 from typing import Any
 
 from fastapi import APIRouter, WebSocket, WebSocketDisconnect
 from starlette.concurrency import run_in_threadpool
 
-from trainscope.live.hub import Message, Subscriber
+from trainscope.live.hub import Subscriber
+from trainscope.schemas.messages import (
+    error_message,
+    findings_message,
+    hello_run,
+    hello_runs,
+    points_message,
+    status_message,
+)
+from trainscope.schemas.status import FINAL_STATUSES as FINAL
 from trainscope.services.pipeline import EncodedPoint
 from trainscope.web.state import AppState
 
 router = APIRouter()
 
 BACKLOG_CHUNK = 5_000  # points per message while replaying history
-FINAL = ("completed", "stopped", "diverged", "failed", "interrupted")
 
 
-def _dumps(message: Message) -> str:
+def _dumps(message: Mapping[str, object]) -> str:
     # Values are made JSON-safe before they get here ("NaN" strings); allow_nan=False makes a
     # slip loud instead of sending JSON that browsers reject.
     return json.dumps(message, allow_nan=False, separators=(",", ":"))
@@ -88,13 +97,13 @@ async def run_stream(ws: WebSocket, run_id: int, after_seq: int = 0) -> None:
     if not (0 <= after_seq <= INT64_MAX):
         # Beyond what the database holds (an overflow there would drop the connection).
         message = f"after_seq must be in [0, {INT64_MAX}] (got {after_seq})"
-        await ws.send_text(_dumps({"type": "error", "message": message}))
+        await ws.send_text(_dumps(error_message(message)))
         await ws.close(code=4400, reason="after_seq out of range")
         return
     if not (1 <= run_id <= INT64_MAX) or (
         await run_in_threadpool(state.store.get_run, run_id) is None
     ):
-        await ws.send_text(_dumps({"type": "error", "message": f"no run with id {run_id}"}))
+        await ws.send_text(_dumps(error_message(f"no run with id {run_id}")))
         await ws.close(code=4404, reason=f"no run with id {run_id}")
         return
     sub = state.hub.subscribe_run(run_id)  # before the backlog: nothing falls in between
@@ -104,35 +113,22 @@ async def run_stream(ws: WebSocket, run_id: int, after_seq: int = 0) -> None:
         if run is None:
             await ws.close(code=4404, reason=f"no run with id {run_id}")
             return
-        await ws.send_text(_dumps({"type": "hello", "run": run.to_json()}))
+        await ws.send_text(_dumps(hello_run(run.to_json())))
         body: dict[str, Any] = backlog.to_json()
         last_seq = after_seq
         points = _rows(body)
         for start in range(0, len(points), BACKLOG_CHUNK):
-            await ws.send_text(
-                _dumps({"type": "points", "points": points[start : start + BACKLOG_CHUNK]})
-            )
+            await ws.send_text(_dumps(points_message(points[start : start + BACKLOG_CHUNK])))
         if points:
             last_seq = points[-1]["seq"]
         # The doctor's findings so far; later changes come live as `findings` messages.
         findings = await run_in_threadpool(state.store.get_findings, run_id)
         if findings:
-            await ws.send_text(_dumps({"type": "findings", "findings": findings}))
+            await ws.send_text(_dumps(findings_message(findings)))
         if run.status in FINAL:
             # Nothing live will follow: say so, so a client replaying a finished run knows the
             # backlog is complete. `run` was read after subscribing, so it is current.
-            body = run.to_json()
-            await ws.send_text(
-                _dumps(
-                    {
-                        "type": "status",
-                        "status": body["status"],
-                        "finish_reason": body["finish_reason"],
-                        "message": body["message"],
-                        "run": body,
-                    }
-                )
-            )
+            await ws.send_text(_dumps(status_message(run.to_json())))
         await _serve(ws, sub, last_seq)
     except WebSocketDisconnect:
         pass
@@ -166,7 +162,7 @@ async def runs_stream(ws: WebSocket) -> None:
     sub = state.hub.subscribe_list()
     try:
         runs = await run_in_threadpool(state.store.list_runs)
-        await ws.send_text(_dumps({"type": "hello", "runs": [r.to_json() for r in runs]}))
+        await ws.send_text(_dumps(hello_runs([r.to_json() for r in runs])))
         await _serve(ws, sub, None)
     except WebSocketDisconnect:
         pass
