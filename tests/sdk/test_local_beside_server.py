@@ -7,9 +7,14 @@ from __future__ import annotations
 import time
 from pathlib import Path
 
+import pytest
+
 from tests.web.conftest import Server
 
 from .conftest import all_points, finish, first_line, script
+
+# Starts real `trainscope serve` processes (the slow tier).
+pytestmark = pytest.mark.slow
 
 
 def test_a_local_mode_run_goes_on_while_a_server_starts_on_its_directory(tmp_path: Path) -> None:

@@ -10,10 +10,15 @@ import subprocess
 import time
 from pathlib import Path
 
+import pytest
+
 from tests.support import console_script
 from tests.web.conftest import Server, free_port, spec, wait_status
 
 from .postgres import fresh_database
+
+# Starts real `trainscope serve` processes (the slow tier).
+pytestmark = [pytest.mark.slow, pytest.mark.postgres]
 
 
 def test_a_second_server_on_one_postgresql_database_is_refused_then_takes_over(

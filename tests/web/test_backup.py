@@ -7,8 +7,13 @@ import subprocess
 import time
 from pathlib import Path
 
+import pytest
+
 from ..support import console_script
 from .conftest import Server, rest_points, spec, wait_status
+
+# Starts real `trainscope serve` processes (the slow tier).
+pytestmark = pytest.mark.slow
 
 # One worker to warm, not two: these tests need one run at a time.
 ONE_WORKER = {"TRAINSCOPE_MAX_RUNS": "1"}

@@ -10,8 +10,13 @@ import subprocess
 import time
 from pathlib import Path
 
+import pytest
+
 from ..support import console_script, write_finished_run
 from .conftest import Server, free_port, spec, wait_status
+
+# Starts real `trainscope serve` processes (the slow tier).
+pytestmark = pytest.mark.slow
 
 # One worker to warm, not two: these tests need one run at a time.
 ONE_WORKER = {"TRAINSCOPE_MAX_RUNS": "1"}

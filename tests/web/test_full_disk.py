@@ -15,6 +15,9 @@ import pytest
 
 from .conftest import Server, collect_until_end, rest_points, spec, wait_status
 
+# Starts real `trainscope serve` processes (the slow tier).
+pytestmark = pytest.mark.slow
+
 
 @pytest.fixture
 def small_disk(tmp_path: Path) -> Iterator[Path]:
