@@ -62,7 +62,7 @@ ALLOWED: dict[str, set[str]] = {
         "services",
         "entrypoints",
     },
-    "client": set(),
+    "client": {"schemas"},
     # `trainscope serve`'s start-up checks and `db check | backup | restore` (the data dir).
     "cli_data": {"version", "config", "data_layout", "store"},
     "sdk": {"version", "schemas", "store"},

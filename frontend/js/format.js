@@ -1,6 +1,8 @@
 // Formatting helpers shared by the views. Pure functions, no DOM.
 
-export const FINAL = new Set(["completed", "stopped", "diverged", "failed", "interrupted"]);
+import { FINAL_STATUSES } from "./contract.js";
+
+export const FINAL = FINAL_STATUSES;
 
 /** A JSON metric value → number; null/undefined stay null ("absent in that point"). */
 export function toNum(v) {

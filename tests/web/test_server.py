@@ -323,3 +323,37 @@ def test_run_list_websocket_announces_creation_progress_and_end(app: InProcessSe
             if msg["type"] == "deleted":
                 assert msg["id"] == run["id"]
                 break
+
+
+def test_a_columns_backlog_is_the_rest_body_and_live_points_follow_once(
+    app: InProcessServer,
+) -> None:
+    """`encoding=columns` (what the dashboard asks for): the history as `columns` messages whose
+    columns are exactly `GET /metrics`'s, then live `points` with no seq sent twice."""
+    with app.api() as api:
+        run = api.post("/api/runs", json=spec()).json()
+        with app.ws(f"/ws/runs/{run['id']}") as ws:  # let some history build up
+            seen = 0
+            while seen < 20:
+                msg = json.loads(ws.recv(timeout=60))
+                seen += len(msg.get("points", []))
+        seqs: list[int] = []
+        backlog: dict[str, Any] = {}
+        with app.ws(f"/ws/runs/{run['id']}?encoding=columns") as ws:
+            while True:
+                msg = json.loads(ws.recv(timeout=60))
+                if msg["type"] == "columns":
+                    assert not seqs, "the backlog comes before any live point"
+                    backlog = msg
+                    seqs.extend(msg["seq"])
+                elif msg["type"] == "points":
+                    seqs.extend(p["seq"] for p in msg["points"])
+                elif msg["type"] == "status" and msg["status"] in ("completed", "stopped"):
+                    break
+        rest = api.get(f"/api/runs/{run['id']}/metrics").json()
+        assert seqs == rest["seq"]  # every point exactly once, in order
+        n = len(backlog["seq"])
+        assert n >= 20
+        assert backlog["iteration"] == rest["iteration"][:n]
+        assert backlog["values"]["train_loss"] == rest["values"]["train_loss"][:n]
+        assert backlog["last_seq"] == backlog["seq"][-1]

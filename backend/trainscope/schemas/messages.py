@@ -44,6 +44,40 @@ def point_body(
     }
 
 
+class ColumnsMessage(TypedDict, total=False):
+    """The backlog of a run websocket opened with `encoding=columns`: the body of
+    `GET /api/runs/{id}/metrics` (seq, iteration, epoch, wall_time, values by metric, null where
+    a point lacks one), in chunks, with no trip through rows."""
+
+    type: Literal["columns"]
+    seq: list[int]
+    iteration: list[int]
+    epoch: list[int]
+    wall_time: list[float | str]
+    values: dict[str, list[float | str | None]]
+    last_seq: int
+
+
+def columns_messages(body: Mapping[str, Any], chunk: int) -> list[ColumnsMessage]:
+    """A columnar metrics body as `columns` messages of at most `chunk` points each."""
+    n = len(body["seq"])
+    out: list[ColumnsMessage] = []
+    for start in range(0, n, chunk):
+        end = min(n, start + chunk)
+        out.append(
+            {
+                "type": "columns",
+                "seq": body["seq"][start:end],
+                "iteration": body["iteration"][start:end],
+                "epoch": body["epoch"][start:end],
+                "wall_time": body["wall_time"][start:end],
+                "values": {k: v[start:end] for k, v in body["values"].items()},
+                "last_seq": body["seq"][end - 1],
+            }
+        )
+    return out
+
+
 class HelloRun(TypedDict):
     type: Literal["hello"]
     run: dict[str, Any]
@@ -128,3 +162,36 @@ def findings_message(findings: list[dict[str, Any]]) -> FindingsMessage:
 
 def resync_message() -> ResyncMessage:
     return {"type": "resync"}
+
+
+class ProgressMessage(TypedDict):
+    """On the run list's websocket, per batch of points: where the run is, its latest values
+    and its best validation so far (the server's rule: the lowest val_loss, with the other
+    val_ metrics of that validation), so clients never re-derive it."""
+
+    type: Literal["progress"]
+    _key: tuple[str, int]  # the hub keeps only the newest message per key for a slow client
+    id: int
+    progress: dict[str, int]
+    last_seq: int
+    latest: dict[str, Any]
+    best: dict[str, Any] | None
+
+
+def progress_message(
+    run_id: int,
+    iteration: int,
+    epoch: int,
+    last_seq: int,
+    latest: dict[str, Any],
+    best: dict[str, Any] | None,
+) -> ProgressMessage:
+    return {
+        "type": "progress",
+        "_key": ("progress", run_id),
+        "id": run_id,
+        "progress": {"iteration": iteration, "epoch": epoch},
+        "last_seq": last_seq,
+        "latest": latest,
+        "best": best,
+    }

@@ -27,6 +27,7 @@ from trainscope.schemas.messages import (
     deleted_message,
     point_body,
     points_message,
+    progress_message,
     status_message,
 )
 from trainscope.store import Store, json_safe
@@ -324,17 +325,17 @@ class Pipeline:
             elif isinstance(event, Artefact):
                 out.append({"type": "artefact", "name": event.name})
         for run_id, last in progressed.items():
-            # From the batch itself, not the database: this runs for every batch.
-            list_messages.append(
-                {
-                    "type": "progress",
-                    "_key": ("progress", run_id),
-                    "id": run_id,
-                    "progress": {"iteration": last.iteration, "epoch": last.epoch},
-                    "last_seq": last.seq,
-                    "latest": json_safe(last.values),
-                }
+            # From the batch and the store's cache, not the database: this runs for every batch.
+            best = self.store.cached_best(run_id)
+            message = progress_message(
+                run_id,
+                last.iteration,
+                last.epoch,
+                last.seq,
+                json_safe(last.values),
+                json_safe(best) if best is not None else None,
             )
+            list_messages.append(cast(Message, message))
         self.hub.publish({k: v for k, v in run_messages.items() if v}, list_messages)
 
     def announce(self, run_json: dict[str, Any]) -> None:

@@ -168,6 +168,12 @@ class Store:
                 conn, status=status, group=group, tag=tag, limit=limit, sweep_id=sweep_id
             )
 
+    def cached_best(self, run_id: int) -> dict[str, Any] | None:
+        """The run's best validation as the last ingest left it (no database read: the
+        pipeline asks for every batch); None when unknown here or the run has none yet."""
+        cursor = self._cursors.get(run_id)
+        return None if cursor is None or cursor.best is None else dict(cursor.best)
+
     def update_run(self, run_id: int, **fields: Any) -> RunRecord | None:
         """Set `RunRecord` fields by name (`group`, `tags`, `spec`… but not `id`/`last_seq`).
         Returns the updated run, or None when there is none."""

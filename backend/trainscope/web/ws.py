@@ -10,13 +10,14 @@ import asyncio
 import contextlib
 import json
 from collections.abc import Mapping
-from typing import Any
+from typing import Any, Literal
 
 from fastapi import APIRouter, WebSocket, WebSocketDisconnect
 from starlette.concurrency import run_in_threadpool
 
 from trainscope.live.hub import Subscriber
 from trainscope.schemas.messages import (
+    columns_messages,
     error_message,
     findings_message,
     hello_run,
@@ -91,7 +92,14 @@ INT64_MAX = 2**63 - 1  # ids and seqs are 64-bit integers in the database
 
 
 @router.websocket("/ws/runs/{run_id}")
-async def run_stream(ws: WebSocket, run_id: int, after_seq: int = 0) -> None:
+async def run_stream(
+    ws: WebSocket,
+    run_id: int,
+    after_seq: int = 0,
+    encoding: Literal["rows", "columns"] = "rows",
+) -> None:
+    """`encoding=columns`: the backlog comes as `columns` messages (the REST metrics body, in
+    chunks) instead of `points` rows; live points stay `points` messages either way."""
     state = _state(ws)
     await ws.accept()
     if not (0 <= after_seq <= INT64_MAX):
@@ -116,11 +124,18 @@ async def run_stream(ws: WebSocket, run_id: int, after_seq: int = 0) -> None:
         await ws.send_text(_dumps(hello_run(run.to_json())))
         body: dict[str, Any] = backlog.to_json()
         last_seq = after_seq
-        points = _rows(body)
-        for start in range(0, len(points), BACKLOG_CHUNK):
-            await ws.send_text(_dumps(points_message(points[start : start + BACKLOG_CHUNK])))
-        if points:
-            last_seq = points[-1]["seq"]
+        if encoding == "columns":
+            # The browser's charts keep columns: no columns → rows → columns round trip.
+            for chunk in columns_messages(body, BACKLOG_CHUNK):
+                await ws.send_text(_dumps(chunk))
+            if body["seq"]:
+                last_seq = body["seq"][-1]
+        else:
+            points = _rows(body)
+            for start in range(0, len(points), BACKLOG_CHUNK):
+                await ws.send_text(_dumps(points_message(points[start : start + BACKLOG_CHUNK])))
+            if points:
+                last_seq = points[-1]["seq"]
         # The doctor's findings so far; later changes come live as `findings` messages.
         findings = await run_in_threadpool(state.store.get_findings, run_id)
         if findings:

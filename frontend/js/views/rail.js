@@ -12,18 +12,6 @@ const GROUPS_OPEN_KEY = "trainscope.groupsOpen";
 const items = new Map(); // id → {li, refs}
 let activeId = null;
 
-// Progress messages carry the batch's last values, not the stored best: a validation there
-// with a lower loss is the new best (the server's record agrees at the next status).
-function improvedBest(best, latest, progress) {
-  const loss = toNum(latest?.val_loss);
-  if (loss === null) return best;
-  const old = toNum(best?.val_loss);
-  if (old !== null && old <= loss) return best;
-  const out = { iteration: progress?.iteration, epoch: progress?.epoch };
-  for (const [k, v] of Object.entries(latest)) if (k.startsWith("val_")) out[k] = v;
-  return out;
-}
-
 function bestText(run) {
   const best = run.best || {};
   const latest = run.latest || {};
@@ -269,8 +257,7 @@ export function mountRail(root, navigate) {
       if (!r) return;
       r.progress = m.progress; r.last_seq = m.last_seq;
       r.latest = { ...(r.latest || {}), ...(m.latest || {}) };
-      if (m.best) r.best = m.best;
-      else r.best = improvedBest(r.best, m.latest, m.progress);
+      if (m.best) r.best = m.best; // the server's best validation so far (its rule, not ours)
       scheduleProgressRender();
     },
     deleted(id) { runs.delete(id); selected.delete(id); scheduleRender(); emit("deleted", id); },

@@ -3,6 +3,7 @@
 // functions over a run object (no DOM), each returning the merged run.
 
 import { FINAL } from "../format.js";
+import { ACTIVE_STATUSES } from "../contract.js";
 
 /** The websocket's hello carries the whole run. */
 export function withHello(run, hello) { return { ...run, ...hello }; }
@@ -52,7 +53,7 @@ export function actionsOf(run, external) {
   return {
     final,
     stopAsked,
-    canStop: ["queued", "running"].includes(run.status) && !stopAsked,
+    canStop: ACTIVE_STATUSES.has(run.status) && !stopAsked,
     canResume: ["stopped", "interrupted", "failed"].includes(run.status),
   };
 }
