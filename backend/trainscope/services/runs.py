@@ -18,6 +18,7 @@ from trainscope.jobs.executor import Executor
 from trainscope.jobs.job import Job
 from trainscope.schemas.overrides import merge_overrides
 from trainscope.schemas.spec import SCRIPT_KIND, RunSpec
+from trainscope.schemas.status import ACTIVE_STATUSES as ACTIVE
 from trainscope.schemas.status import RESUMABLE_STATUSES as RESUMABLE
 from trainscope.services.admission import Admission
 from trainscope.services.entrypoints import Registry
@@ -27,7 +28,6 @@ from trainscope.services.pipeline import Pipeline
 from trainscope.services.script_runs import ScriptRuns
 from trainscope.store import RunRecord, Store
 
-ACTIVE = ("queued", "running")
 # Every launch of user code, at INFO, whatever the server's log level (cli.py shows it).
 audit = logging.getLogger("trainscope.audit")
 

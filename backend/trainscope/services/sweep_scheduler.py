@@ -28,6 +28,7 @@ from pydantic import ValidationError
 from trainscope.entrypoints.validation import ArgsInvalid
 from trainscope.schemas.events import Event, Started, Status
 from trainscope.schemas.spec import SCRIPT_KIND
+from trainscope.schemas.status import ACTIVE_STATUSES as ACTIVE
 from trainscope.services.errors import RunConflict, RunError, RunNotFound, SpecRejected
 from trainscope.services.runs import RunService
 from trainscope.store import FINAL_STATUSES, RunRecord, Store
@@ -39,7 +40,6 @@ from trainscope.sweeps.spec import trial_spec as make_trial_spec
 log = logging.getLogger("trainscope.sweeps")
 
 POLL_S = 0.5
-ACTIVE = ("queued", "running")
 # Points read per trial for the early-stopping rule (downsampled keeps each bucket's extremes,
 # so a best value is never lost).
 SERIES_POINTS = 5000

@@ -17,6 +17,7 @@ from typing import Any
 from sqlalchemy import Engine, select, update
 
 from trainscope.schemas.events import Event
+from trainscope.schemas.status import ACTIVE_STATUSES
 from trainscope.store import artefacts as artefact_rows
 from trainscope.store import findings as finding_rows
 from trainscope.store import owners
@@ -180,7 +181,7 @@ class Store:
         with self._write_lock, self._writer.begin() as conn:
             if not update_run_row(conn, run_id, fields):
                 return None
-            if fields.get("status") in ("queued", "running") and self.owner is not None:
+            if fields.get("status") in ACTIVE_STATUSES and self.owner is not None:
                 # A run resumed (or an external run revived) here is this process's now.
                 conn.execute(update(runs).where(runs.c.id == run_id).values(owner_id=self.owner.id))
             # latest/best may have changed under the cached cursor: reload it on next use.
