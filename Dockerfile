@@ -52,7 +52,7 @@ RUN python3 -m venv --system-site-packages /opt/trainscope
 RUN --mount=type=bind,source=docker/local,target=/tmp/local \
     --mount=type=cache,target=/root/.cache/pip \
     if [ -f /tmp/local/ca-certificates.crt ]; then export PIP_CERT=/tmp/local/ca-certificates.crt; fi \
-    && export PIP_NO_CACHE_DIR= \
+    && unset PIP_NO_CACHE_DIR \
     && if python -c "import torch" 2>/dev/null; then exit 0; fi \
     && set -- /tmp/local/torch-*.whl \
     && if [ -f "$1" ]; then pip install "$1"; \
@@ -66,7 +66,7 @@ COPY frontend ./frontend
 RUN --mount=type=bind,source=docker/local,target=/tmp/local \
     --mount=type=cache,target=/root/.cache/pip \
     if [ -f /tmp/local/ca-certificates.crt ]; then export PIP_CERT=/tmp/local/ca-certificates.crt; fi \
-    && export PIP_NO_CACHE_DIR= \
+    && unset PIP_NO_CACHE_DIR \
     && if [ -n "$EXTRAS" ]; then target=".[$EXTRAS]"; else target="."; fi \
     && pip install "$target" \
     && trainscope --help >/dev/null \
