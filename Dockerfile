@@ -9,7 +9,16 @@
 #     docker build -t trainscope:cuda \
 #       --build-arg BASE=pytorch/pytorch:2.5.1-cuda12.4-cudnn9-runtime .
 #
-# docker-compose.yml builds the CUDA variant (TRAINSCOPE_BASE_IMAGE overrides it).
+#   Any Debian or Ubuntu image with python3 and python3-venv works as a CPU base too (the
+#   deployment test builds one with debootstrap: tests/deploy/base_image.sh).
+#
+# docker-compose.yml builds the CUDA variant, docker-compose.cpu.yml the CPU one
+# (TRAINSCOPE_BASE_IMAGE overrides either). It needs BuildKit (the default builder since
+# Docker 23; DOCKER_BUILDKIT=1 before that) for the cache and bind mounts below.
+#
+# docker/local/ (empty in git) is for machines behind a TLS-intercepting proxy or without the
+# torch index: a ca-certificates.crt there is pip's CA bundle during the build (never copied
+# into the image), and a torch-*.whl there is installed instead of the index's torch.
 
 ARG BASE=python:3.11-slim
 FROM ${BASE}
@@ -31,16 +40,34 @@ ENV PYTHONDONTWRITEBYTECODE=1 \
     TRAINSCOPE_DATA_DIR=/data \
     RAY_USAGE_STATS_ENABLED=0
 
-# torch first, in its own layer: it is most of the image and changes least.
-RUN python -c "import torch" 2>/dev/null \
-    || pip install --index-url "$TORCH_INDEX_URL" torch
+# A virtual environment, not the system Python: Debian's python3 refuses `pip install`
+# (PEP 668), and Debian has no `python` command. --system-site-packages: a PyTorch base image's
+# own torch stays visible. Its bin/ comes first on PATH, so `python`, `trainscope` and `ray`
+# are the environment's.
+ENV PATH=/opt/trainscope/bin:$PATH
+RUN python3 -m venv --system-site-packages /opt/trainscope
+
+# torch first, in its own layer: it is most of the image and changes least. pip's cache is a
+# BuildKit cache mount, kept by the builder between builds and never part of the image.
+RUN --mount=type=bind,source=docker/local,target=/tmp/local \
+    --mount=type=cache,target=/root/.cache/pip \
+    if [ -f /tmp/local/ca-certificates.crt ]; then export PIP_CERT=/tmp/local/ca-certificates.crt; fi \
+    && unset PIP_NO_CACHE_DIR \
+    && if python -c "import torch" 2>/dev/null; then exit 0; fi \
+    && set -- /tmp/local/torch-*.whl \
+    && if [ -f "$1" ]; then pip install "$1"; \
+       else pip install --index-url "$TORCH_INDEX_URL" torch; fi
 
 WORKDIR /src
 COPY pyproject.toml setup.py README.md ./
 COPY backend ./backend
 COPY frontend ./frontend
 # A regular (not editable) install: the sources are not needed afterwards.
-RUN if [ -n "$EXTRAS" ]; then target=".[$EXTRAS]"; else target="."; fi \
+RUN --mount=type=bind,source=docker/local,target=/tmp/local \
+    --mount=type=cache,target=/root/.cache/pip \
+    if [ -f /tmp/local/ca-certificates.crt ]; then export PIP_CERT=/tmp/local/ca-certificates.crt; fi \
+    && unset PIP_NO_CACHE_DIR \
+    && if [ -n "$EXTRAS" ]; then target=".[$EXTRAS]"; else target="."; fi \
     && pip install "$target" \
     && trainscope --help >/dev/null \
     && cd / && rm -rf /src
