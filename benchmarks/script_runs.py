@@ -158,6 +158,9 @@ def main() -> None:
                     latencies.append(seconds * 1000)
                 watched, plain = [], []
                 for _ in range(a.pairs):
+                    # Neither timed loop may overlap the worker's spare interpreter warming up
+                    # (it starts when a run ends, and imports torch: seconds of CPU).
+                    time.sleep(a.settle_s)
                     run = client.post(
                         "/api/runs", json={"entrypoint": "bench", "args": {"steps": a.steps}}
                     ).json()
@@ -166,6 +169,7 @@ def main() -> None:
                         x["text"] for x in client.get(f"/api/runs/{run['id']}/logs").json()["lines"]
                     ]
                     watched.append(train_seconds(lines))
+                    time.sleep(a.settle_s)
                     # At the workers' niceness (jobs/worker.py): the comparison is of being
                     # watched, not of the priority the server gives training on a busy machine.
                     out = subprocess.run(

@@ -96,12 +96,19 @@ _spare: WarmChild | None = None
 
 
 def _take_child() -> WarmChild:
-    """The spare interpreter when there is a healthy one, else a new one; and start the next
-    spare, so the next script run on this worker starts warm too."""
+    """The spare interpreter when there is a healthy one, else a new one."""
     global _spare
     child = _spare if _spare is not None and _spare.alive() else WarmChild()
-    _spare = WarmChild()
+    _spare = None
     return child
+
+
+def _start_spare() -> None:
+    """The next script run on this worker starts warm. Started once a run has ended, not while
+    it trains: importing torch takes seconds of CPU that the run would lose."""
+    global _spare
+    if _spare is None or not _spare.alive():
+        _spare = WarmChild()
 
 
 def discard_spare() -> None:
@@ -378,4 +385,5 @@ def run_script(
         points.release(everything=True)
         console.flush()
         stop_file.unlink(missing_ok=True)
+        _start_spare()
     emit(_ended(rc, stop_at is not None, console, state))
