@@ -58,7 +58,7 @@ class Reconnecting {
 
 /**
  * One run's live feed. handlers: hello(run), points(points[]), status(msg), findings(list),
- * artefact(name), deleted(), state("live"|"reconnecting"|"gone").
+ * artefact(name), logs(lines[]) (a script run's console), deleted(), state("live"|"reconnecting"|"gone").
  */
 export class RunStream extends Reconnecting {
   constructor(runId, lastSeq, handlers) {
@@ -115,6 +115,7 @@ export class RunStream extends Reconnecting {
       case "status": hd.status?.(msg); break;
       case "findings": hd.findings?.(msg.findings); break;
       case "artefact": hd.artefact?.(msg.name); break;
+      case "logs": hd.logs?.(msg.lines || []); break;
       case "deleted": hd.deleted?.(); break;
       case "error": hd.error?.(msg.message); break;
       default: break;

@@ -16,6 +16,7 @@ import { DoctorPanel, LrRangeCard, Verdict } from "./doctor.js";
 import { newRunUrl } from "./new_run.js";
 import { RestartDialog } from "./restart_dialog.js";
 import { groupUrl } from "./group.js";
+import { scriptRunParts } from "./script_run.js";
 
 function download(url, name) {
   const a = h("a", { href: url, download: name });
@@ -43,6 +44,10 @@ export async function mountRun(main, { id, navigate }) {
   // A run logged by its own script (the SDK): trainscope cannot restart, resume or repeat it;
   // Stop asks the script, which hears it with its next log.
   const external = isExternal(run);
+  // A run of a registered entry point (the user's own code, started by trainscope): its
+  // options panel and console; its charts are whatever it logs, like an external run's.
+  const script = run.spec?.kind === "script" ? await scriptRunParts(run) : null;
+  const ownCode = external || Boolean(script);
 
   /* ---------- skeleton ---------- */
   const statusEl = h("span", { class: "badge big", "data-testid": "run-status" });
@@ -117,6 +122,8 @@ export async function mountRun(main, { id, navigate }) {
     h("div", { class: "title-block" }, h("div", { class: "title-row" }, titleEl,
       external ? h("span", { class: "badge big kind-script", "data-testid": "script-badge",
         title: "Logged by its own training script through the SDK (trainscope.init)" }, "script") : null,
+      script ? h("span", { class: "badge big kind-script", "data-testid": "script-badge",
+        title: "A run of the entry point the server's operator registered" }, run.spec.entrypoint) : null,
       statusEl, liveEl), subEl, stopNote),
     h("div", { class: "toolbar", role: "toolbar", "aria-label": "Run actions" },
       // An external run is trained by its script: nothing here can restart, resume or repeat it.
@@ -132,12 +139,12 @@ export async function mountRun(main, { id, navigate }) {
         h("label", { for: "x-axis" }, "X axis ", xAxis),
         h("label", { for: "log-y", class: "check" }, logY, " Log loss"),
         h("span", { class: "legend-note muted small" }, "light: per iteration · solid: smoothed · dashed: validation · ✕ NaN/Inf")),
-      accEl, lossEl, lrEl, ratioWrap, external ? otherWrap : null),
+      accEl, lossEl, lrEl, ratioWrap, ownCode ? otherWrap : null),
     h("aside", { class: "side" },
       doctor.el,
       h("section", { class: "card" }, h("h2", {}, "Run"), info),
-      external ? configPanel(run) : null)),
-  resultsEl);
+      external ? configPanel(run) : null, script?.side)),
+  script?.console.el, resultsEl);
   main.replaceChildren(page);
 
   const task = () => run.info?.task || (run.spec?.dataset?.name === "sine-forecast" ? "regression" : "classification");
@@ -145,8 +152,8 @@ export async function mountRun(main, { id, navigate }) {
     { runId: id, task: task(), fetchDetail: (params) => api.metrics(id, params) });
   charts.setIterationsPerEpoch(run.progress?.iterations_per_epoch);
   // A script may log update ratios (update_ratio/<layer>) whatever its options say.
-  if (run.spec?.options?.update_ratio_frequency > 0 || external) charts.addChart("ratio", new UpdateRatioChart(charts, ratioEl, ratioWrap));
-  if (external) charts.addChart("other", new OtherMetricsChart(charts, otherEl, otherWrap, otherNote));
+  if (run.spec?.options?.update_ratio_frequency > 0 || ownCode) charts.addChart("ratio", new UpdateRatioChart(charts, ratioEl, ratioWrap));
+  if (ownCode) charts.addChart("other", new OtherMetricsChart(charts, otherEl, otherWrap, otherNote));
   const lrChart = lrCard ? new LrRangeChart(charts, lrCard.chartEl) : null;
   if (lrChart) charts.addChart("lrRange", lrChart);
   let liveState = "connecting";
@@ -157,7 +164,7 @@ export async function mountRun(main, { id, navigate }) {
     if (c.seq.length) page.dataset.lastSeq = String(c.seq[c.seq.length - 1]);
     page.dataset.points = String(c.seq.length);
     page.dataset.drawn = String(charts.drawnSize);
-    if (external) scriptCharts();
+    if (ownCode) scriptCharts();
   };
   // A script's run: no learn-rate chart until it logs a learn rate, no epoch x axis until it
   // says epochs (the SDK's epoch is 0 where the script gave none).
@@ -169,8 +176,15 @@ export async function mountRun(main, { id, navigate }) {
       if (hasLr && lrEl.data) Plotly.Plots.resize(lrEl);
     }
     epochOption.disabled = charts.maxEpoch() === 0;
+    // Nor an accuracy chart until it logs an accuracy (or an RMSE).
+    const v = charts.cols.values;
+    const hasAcc = Boolean(v[charts.metric.train] || v[charts.metric.val]);
+    if (accEl.hidden === hasAcc) {
+      accEl.hidden = !hasAcc;
+      if (hasAcc && accEl.data) Plotly.Plots.resize(accEl);
+    }
   }
-  if (external) lrEl.hidden = true;
+  if (ownCode) { lrEl.hidden = true; accEl.hidden = true; }
   charts.onDraw = syncAttrs;
 
   /* ---------- info panel ---------- */
@@ -207,7 +221,7 @@ export async function mountRun(main, { id, navigate }) {
       ["Model", run.spec?.model?.preset ?? `${run.spec?.model?.layers?.length ?? "?"} layers`],
       ["Solver", `${o.solver} · lr ${fmtNum(o.initial_learn_rate)} · batch ${o.mini_batch_size}`],
     ];
-    if (external) rows.splice(0, rows.length, ...scriptRows(rows, { it, ep }));
+    if (ownCode) rows.splice(0, rows.length, ...scriptRows(rows, { it, ep }));
     const test = isReg ? lastValue("test_rmse") : lastValue("test_accuracy");
     if (test !== null && test !== undefined) rows.push([isReg ? "Test RMSE" : "Test accuracy", isReg ? fmtNum(test, 4) : `${(test * 100).toFixed(2)}%`]);
     if (run.message) rows.push(["Message", run.message]);
@@ -225,7 +239,7 @@ export async function mountRun(main, { id, navigate }) {
     const lr = lastValue("learn_rate");
     return [
       row("Status"), row("Elapsed"),
-      ["Logged by", "a script"],
+      script ? ["Entry point", run.spec.entrypoint] : ["Logged by", "a script"],
       ...Object.entries(client).map(([k, v]) => [words[k] || k, v ?? "—"]),
       ["Epoch", max ? `${ep} of ${max}` : ep ? String(ep) : "—"],
       ["Step", run.progress?.max_iterations ? `${it} of ${run.progress.max_iterations}` : String(it)],
@@ -250,6 +264,7 @@ export async function mountRun(main, { id, navigate }) {
     b.stop.disabled = !["queued", "running"].includes(run.status) || stopAsked;
     stopNote.hidden = !stopAsked;
     b.resume.disabled = !["stopped", "interrupted", "failed"].includes(run.status);
+    script?.buttons(b, b.repeat.parentElement);
     setLive(liveState);
     showFindings();
     if (final) loadResults();
@@ -348,6 +363,7 @@ export async function mountRun(main, { id, navigate }) {
     },
     findings: (list) => setFindings(list, true),
     artefact() { resultsShown = false; loadResults(); },
+    logs: (lines) => script?.console.live(lines),
     deleted() {
       notice.hidden = false;
       notice.textContent = "This run was deleted.";
