@@ -15,7 +15,7 @@ from trainscope.jobs import script_runner
 from trainscope.jobs.job import Job, ScriptLaunch
 from trainscope.schemas.events import Event, LogLines, Point, Started, Status
 
-SCRIPTS = Path(__file__).parent / "scripts"
+SCRIPTS = Path(__file__).parents[1] / "own_code"
 
 
 def launch(script: str, argv: list[str], args: dict[str, Any], **kw: Any) -> ScriptLaunch:

@@ -145,9 +145,10 @@ class ExecutorCore(Generic[S]):
                 self._injected.append((run_id, Status("stopped", message=STOPPED_BEFORE_START)))
             else:
                 seat = self._running(run_id)
-                if seat is None:
+                job = seat.current() if seat is not None else None
+                if seat is None or job is None:
                     return False
-                self._request_stop(seat, self._grace_s, time.monotonic())
+                self._request_stop(seat, job.grace_s(self._grace_s), time.monotonic())
             self._wake()
             return True
 
@@ -157,8 +158,9 @@ class ExecutorCore(Generic[S]):
                 self._closing = True
                 now = time.monotonic()
                 for seat in self._seats():
-                    if seat.current() is not None:  # ended ones too: the deadline bounds the wait
-                        self._request_stop(seat, grace_s, now)
+                    job = seat.current()
+                    if job is not None:  # ended ones too: the deadline bounds the wait
+                        self._request_stop(seat, job.grace_s(grace_s), now)
             thread = self._thread
             self._wake()
         if thread is not None and thread is not threading.current_thread():

@@ -5,6 +5,11 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Literal
 
+# A script's stop, step by step (jobs/script_runner.py): an attached script gets ASK_S to see
+# run.should_stop, then SIGINT and its launch's grace, then SIGTERM and KILL_AFTER_S, then SIGKILL.
+SCRIPT_ASK_S = 3.0
+SCRIPT_KILL_AFTER_S = 10.0
+
 
 @dataclass(frozen=True)
 class ScriptLaunch:
@@ -40,3 +45,12 @@ class Job:
     persisted_seq: int | None = None
     # A user's entry point instead of the engine (spec kind "script").
     script: ScriptLaunch | None = None
+
+    def grace_s(self, engine_grace_s: float) -> float:
+        """How long a stopping run of this job may take before its executor kills the worker:
+        the engine's grace, or the whole of a script's stop, so that the executor never cuts a
+        script's own clean-up short (the worker's SIGKILL comes after its last step)."""
+        if self.script is None:
+            return engine_grace_s
+        steps = SCRIPT_ASK_S + self.script.stop_grace_s + SCRIPT_KILL_AFTER_S
+        return max(engine_grace_s, steps + 5.0)

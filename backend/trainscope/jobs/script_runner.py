@@ -34,16 +34,19 @@ from pathlib import Path
 from typing import IO, Any, Literal
 
 from trainscope.entrypoints.stdout_metrics import StdoutParser
-from trainscope.jobs.job import Job, ScriptLaunch
+from trainscope.jobs.job import SCRIPT_ASK_S, SCRIPT_KILL_AFTER_S, Job, ScriptLaunch
 from trainscope.schemas.events import Event, LogLines, Point, Started, Status
 
 LOG_FLUSH_S = 0.05  # console lines reach the browser this often at most
 LOG_BATCH = 500  # or sooner, when this many are waiting
 MAX_LINE = 8_192  # characters kept of one line (a runaway progress bar has no newline)
 POLL_S = 0.02
-ASK_S = 3.0  # an attached script gets this long to see run.should_stop before SIGINT
-KILL_AFTER_S = 10.0  # SIGTERM → SIGKILL
+ASK_S = SCRIPT_ASK_S  # an attached script gets this long to see run.should_stop before SIGINT
+KILL_AFTER_S = SCRIPT_KILL_AFTER_S  # SIGTERM → SIGKILL
 STDERR_TAIL = 12  # lines of stderr quoted in a failed run's message
+# Points read off stdout wait this long before they are emitted: a script that attaches through
+# trainscope.init() says so first, and whatever it printed meanwhile is not a second curve.
+HOLD_S = 0.25
 # Never handed to user code: the server's credentials and settings (docs/security.md).
 SERVER_ONLY_ENV = ("TRAINSCOPE_",)
 
@@ -175,6 +178,25 @@ class _Points:
         self.iteration = 0
         self.epoch = 1
         self.attached = False
+        self._held: deque[tuple[float, dict[str, float], int | None, int | None, float]] = deque()
+
+    def hold(self, values: dict[str, float], step: int | None, epoch: int | None) -> None:
+        """A stdout point, emitted after HOLD_S unless the script attached meanwhile."""
+        now = time.time()
+        with self._lock:
+            self._held.append((time.monotonic() + HOLD_S, values, step, epoch, now))
+
+    def release(self, everything: bool = False) -> None:
+        now = time.monotonic()
+        while True:
+            with self._lock:
+                if not self._held or (not everything and self._held[0][0] > now):
+                    return
+                _, values, step, epoch, wall = self._held.popleft()
+                if self.attached:
+                    self._held.clear()
+                    return
+            self.add(values, step, epoch, wall)
 
     def add(
         self, values: dict[str, float], step: int | None, epoch: int | None, wall: float
@@ -211,7 +233,7 @@ def _read_stream(
         if stream == "stdout" and not points.attached:
             found = metrics.parse(text)
             if found is not None:
-                points.add(found.values, found.iteration, found.epoch, time.time())
+                points.hold(found.values, found.iteration, found.epoch)
     if progress:
         console.add(stream, progress)
 
@@ -326,6 +348,7 @@ def run_script(
         while proc.poll() is None:
             time.sleep(POLL_S)
             console.flush()
+            points.release()
             now = time.monotonic()
             if stop_at is None and should_stop():
                 stop_at = now
@@ -352,6 +375,7 @@ def run_script(
         _signal_group(proc, signal.SIGKILL)
         for reader in readers:
             reader.join(timeout=5)
+        points.release(everything=True)
         console.flush()
         stop_file.unlink(missing_ok=True)
     emit(_ended(rc, stop_at is not None, console, state))

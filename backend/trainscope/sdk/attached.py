@@ -14,7 +14,7 @@ import os
 from pathlib import Path
 from typing import Any
 
-from trainscope.sdk.columns import Problems, Row, to_columns
+from trainscope.sdk.columns import Problems, Row, to_columns, with_canonical_names
 
 ATTACH_ENV = "TRAINSCOPE_ATTACH_FD"
 
@@ -65,6 +65,9 @@ class AttachedSink:
         self._fd = int(env[ATTACH_ENV])
         self._stop_file = Path(env.get("TRAINSCOPE_STOP_FILE", os.devnull + ".none"))
         self._problems = problems
+        # Said at once, in init() on the script's own thread: the worker then stops reading
+        # metrics off stdout before the script prints its first one (no curve twice).
+        self._write({"type": "hello"})
 
     def _write(self, message: dict[str, Any]) -> None:
         self._write_bytes((json.dumps(message, separators=(",", ":")) + "\n").encode())
@@ -79,11 +82,11 @@ class AttachedSink:
             raise Fatal(f"the worker that started this run is gone ({exc})") from None
 
     def create(self) -> int:
-        self._write({"type": "hello"})
         return self.run_id
 
     def encode(self, first_seq: int, rows: list[Row]) -> list[Any]:
-        steps, epochs, times, values, _ = to_columns(rows, self._problems)
+        steps, epochs, times, logged, _ = to_columns(rows, self._problems)
+        values = with_canonical_names(logged)  # DESIGN §9, as the other sinks send them
         names = list(values)
         out = []
         for i, row in enumerate(zip(*values.values(), strict=True)):

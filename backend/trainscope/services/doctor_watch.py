@@ -17,12 +17,14 @@ import logging
 import threading
 import time
 from collections.abc import Sequence
+from dataclasses import replace
 from typing import Any
 
 from trainscope.doctor import Curves, Finding, RunContext, diagnose, inconsistent
 from trainscope.live.hub import Hub
 from trainscope.schemas.events import Event, Status
-from trainscope.schemas.spec import RunSpec
+from trainscope.schemas.options import TrainingOptions
+from trainscope.schemas.spec import SCRIPT_KIND, RunSpec
 from trainscope.store import RunRecord, Store
 
 log = logging.getLogger("trainscope.doctor")
@@ -32,9 +34,63 @@ INTERVAL_S = 1.0
 MAX_POINTS = 20_000
 
 
+# A script run's roles (spec.launch.roles) → the engine options the doctor reasons with.
+ROLE_OPTIONS = {
+    "learn_rate": "initial_learn_rate",
+    "max_epochs": "max_epochs",
+    "batch_size": "mini_batch_size",
+    "seed": "seed",
+}
+
+
+def _script_roles(spec: RunSpec) -> dict[str, str]:
+    """engine option → the script's own option, for the roles the entry point has."""
+    roles = (spec.launch or {}).get("roles") or {}
+    return {ROLE_OPTIONS[r]: o for r, o in roles.items() if r in ROLE_OPTIONS and o is not None}
+
+
+def _options(spec: RunSpec) -> TrainingOptions:
+    """The options the doctor reads: a script run's from its args, through its roles (the
+    learn rate it was given, not the engine's default)."""
+    if spec.kind != SCRIPT_KIND:
+        return spec.options
+    args = spec.args or {}
+    values = {option: args[name] for option, name in _script_roles(spec).items() if name in args}
+    try:
+        return TrainingOptions.model_validate(values)
+    except ValueError:
+        return TrainingOptions()
+
+
+def _in_own_names(found: list[Finding], spec: RunSpec) -> list[Finding]:
+    """A script run's fixes in its own option names ({"args": {"lr": 0.001}}); a fix that
+    needs an option the script has no role for stays advice, with no patch to apply."""
+    if spec.kind != SCRIPT_KIND:
+        return found
+    names = _script_roles(spec)
+    out = []
+    for f in found:
+        options = (f.patch or {}).get("options")
+        if f.patch is not None and (
+            set(f.patch) != {"options"}
+            or not isinstance(options, dict)
+            or set(options) - set(names)
+        ):
+            out.append(replace(f, patch=None))
+        elif options:
+            args = {names[k]: v for k, v in options.items()}
+            text = ", ".join(
+                f"{k} {v:g}" if isinstance(v, float) else f"{k} {v}" for k, v in args.items()
+            )
+            out.append(replace(f, patch={"args": args}, fix=f"Restart with {text}"))
+        else:
+            out.append(f)
+    return out
+
+
 def _context(run: RunRecord, spec: RunSpec) -> RunContext:
     return RunContext(
-        options=spec.options,
+        options=_options(spec),
         kind=spec.kind,
         ended=run.status in ENDED,
         status=run.status,
@@ -54,7 +110,7 @@ def diagnose_stored(
     spec = RunSpec.model_validate(run.spec)
     cols = store.read_points(run_id, max_points=max_points)
     curves = Curves.from_columns(cols.iteration, cols.epoch, cols.values, run.info)
-    found = diagnose(curves, _context(run, spec))
+    found = _in_own_names(diagnose(curves, _context(run, spec)), spec)
     if run.status in ENDED and run.group:
         group_finding = _group_finding(store, run, spec)
         if group_finding is not None:

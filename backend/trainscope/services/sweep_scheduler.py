@@ -25,7 +25,9 @@ from collections import Counter
 
 from pydantic import ValidationError
 
+from trainscope.entrypoints.validation import ArgsInvalid
 from trainscope.schemas.events import Event, Started, Status
+from trainscope.schemas.spec import SCRIPT_KIND
 from trainscope.services.errors import RunConflict, RunError, RunNotFound, SpecRejected
 from trainscope.services.runs import RunService
 from trainscope.store import FINAL_STATUSES, RunRecord, Store
@@ -88,7 +90,15 @@ class SweepScheduler:
             raise SpecRejected(exc.loc, exc.message) from None
         for index, trial in enumerate(specs):
             try:
+                if trial.kind == SCRIPT_KIND:
+                    self.runs.scripts.prepare(trial)  # its args against the entry point's schema
                 self.runs.admission.check_spec(trial)
+            except ArgsInvalid as exc:
+                name = str(exc.errors[0]["loc"][1]) if len(exc.errors[0]["loc"]) > 1 else ""
+                loc: tuple[str, ...] = (
+                    ("space", name) if name in spec.space else ("base", "args", name)
+                )
+                raise SpecRejected(loc, f"trial {index}: {exc.lines[0]}") from None
             except SpecRejected as exc:
                 loc = ("base", *exc.loc)
                 raise SpecRejected(loc, f"trial {index}: {exc.msg}") from None

@@ -10,11 +10,19 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    ValidationError,
+    ValidationInfo,
+    field_validator,
+    model_validator,
+)
 
 from trainscope.schemas.errors import format_validation_error
 from trainscope.schemas.overrides import merge_overrides
-from trainscope.schemas.spec import RunSpec
+from trainscope.schemas.spec import SCRIPT_KIND, RunSpec
 from trainscope.sweeps.space import (
     MAX_TRIALS,
     Dimension,
@@ -88,7 +96,12 @@ class SweepSpec(BaseModel):
 
     @field_validator("space")
     @classmethod
-    def _keys(cls, space: dict[str, Dimension]) -> dict[str, Dimension]:
+    def _keys(cls, space: dict[str, Dimension], info: ValidationInfo) -> dict[str, Dimension]:
+        base = info.data.get("base")
+        if base is not None and base.kind == SCRIPT_KIND:
+            # An entry point's sweep varies its own options: the runs service checks each
+            # trial's args against the entry point's schema (an unknown name is a 422 there).
+            return space
         seen: dict[str, str] = {}
         for key in space:
             why = check_key(key)
@@ -169,7 +182,10 @@ def trial_spec(
     overrides would be; raises pydantic's ValidationError when the combination is not a valid
     run."""
     base = sweep.base.model_dump(mode="json")
-    merged = merge(base, to_overrides(params))
+    if sweep.base.kind == SCRIPT_KIND:
+        merged = {**base, "args": {**(base.get("args") or {}), **params}}
+    else:
+        merged = merge(base, to_overrides(params))
     merged["name"] = trial_name(sweep.name or sweep.base.name, params)
     merged["group"] = group
     merged["tags"] = list(dict.fromkeys([*sweep.base.tags, SWEEP_TAG]))[:50]
