@@ -7,6 +7,7 @@ import re
 from collections.abc import Iterator
 from typing import Any
 
+import httpx
 import pytest
 from playwright.sync_api import Page, expect
 
@@ -192,6 +193,40 @@ def test_restart_with_a_changed_option(page: Page, server: Server) -> None:
     expect(page.locator("[data-testid=code-changed]")).to_be_hidden()  # same code
     # The toy has a seed option: Repeat is offered.
     expect(page.locator("[data-testid=repeat]")).to_be_enabled()
+
+    # Compare shows the args like options: only the one that differs.
+    page.goto(f"{server.url}/compare?ids={parent['id']},{child['id']}")
+    row = page.locator('[data-testid=diff-table] tr[data-option="args.lr"]')
+    expect(row.locator("td")).to_have_text(["0.5", "0.05"])
+    expect(page.locator('[data-testid=diff-table] tr[data-option="args.steps"]')).to_have_count(0)
+
+
+def test_sweep_page_shows_the_scripts_options(page: Page, server: Server) -> None:
+    with server.api() as api:
+        answer = api.post(
+            "/api/sweeps",
+            json={
+                "base": {"entrypoint": "toy", "args": {"steps": 4, "delay": 0.01}},
+                "space": {"lr": {"values": [0.2, 0.4]}},
+                "metric": "train_loss",
+                "max_parallel": 2,
+            },
+        )
+        assert answer.status_code == 201, answer.text
+        sweep = answer.json()
+    page.goto(f"{server.url}/sweeps/{sweep['id']}")
+    base = page.locator("[data-testid=sweep-base-args]")
+    expect(base).to_contain_text("toy with steps=4, delay=0.01")
+    table = page.locator("[data-testid=trial-table]")
+    expect(table.locator("thead")).to_contain_text("lr")
+    expect(table.locator("tbody tr")).to_have_count(2)
+    wait_for(
+        lambda: httpx.get(f"{server.url}/api/sweeps/{sweep['id']}", timeout=10).json()["status"],
+        lambda s: s != "running",
+        120,
+        "the sweep's end",
+    )
+    expect(page.locator("[data-testid=sweep-page]")).to_have_attribute("data-status", "completed")
 
 
 def test_no_repeat_without_a_seed_option(page: Page, server: Server) -> None:

@@ -69,3 +69,11 @@ export function argsPanel(run, ep) {
   }
   return panel;
 }
+
+/** A sweep over an entry point: its base as a settings row, the args as the script's options. */
+export function scriptBase(base) {
+  const args = Object.entries(base.args || {});
+  return ["Base", h("span", { "data-testid": "sweep-base-args" }, h("strong", {}, base.entrypoint),
+    args.length ? " with " : " with its defaults",
+    ...args.flatMap(([k, v], i) => [i ? ", " : "", h("span", { class: "mono" }, `${k}=${argText(v)}`)]))];
+}
