@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterator
+from pathlib import Path
 from typing import Any
 
 import httpx
@@ -55,14 +56,31 @@ for i in range(1, 6):
     print(f"loss: {a.lr / i:.4f}", flush=True)
 """
 
+# One that crashes after a line: its traceback belongs in the console.
+CRASH = """\
+import argparse
+p = argparse.ArgumentParser()
+p.add_argument("--lr", type=float, default=0.5)
+a = p.parse_args()
+print("loss: 1.0", flush=True)
+raise ZeroDivisionError("the learn rate was divided by zero")
+"""
+
 
 @pytest.fixture(scope="module")
-def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
-    code = tmp_path_factory.mktemp("code")
+def code(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The folder of the registered scripts."""
+    return tmp_path_factory.mktemp("code")
+
+
+@pytest.fixture(scope="module")
+def server(tmp_path_factory: pytest.TempPathFactory, code: Path) -> Iterator[Server]:
     (code / "toy.py").write_text(TOY)
     (code / "noseed.py").write_text(NOSEED)
+    (code / "crash.py").write_text(CRASH)
     args = ["--entrypoint", f"toy={code / 'toy.py'}"]
     args += ["--entrypoint", f"noseed={code / 'noseed.py'}"]
+    args += ["--entrypoint", f"crash={code / 'crash.py'}"]
     srv = Server(tmp_path_factory.mktemp("e2e"), args=args).start()
     yield srv
     srv.stop()
@@ -164,14 +182,22 @@ def test_console_follows_the_end_and_keeps_its_place(page: Page, server: Server)
         expect(log.locator("mark")).to_have_text("step 7 ")
         page.locator("[data-testid=console-search]").fill("")
         wait_for(lambda: len(console_texts(page)), lambda n: n > len(shown) + 60, what="all lines")
+        # Stop from the page: the script is interrupted, the run ends stopped.
+        page.locator("[data-testid=stop]").click()
+        expect(page.locator("[data-testid=run-page] [data-testid=run-status]")).to_have_text(
+            "stopped", timeout=60_000
+        )
     finally:
         stop_quietly(server, run["id"])
         wait_final(server, run["id"])
 
 
-def test_restart_with_a_changed_option(page: Page, server: Server) -> None:
+def test_restart_with_a_changed_option(page: Page, server: Server, code: Path) -> None:
     parent = create_run(server, {"entrypoint": "toy", "args": {"steps": 5, "lr": 0.5}})
     wait_final(server, parent["id"])
+    # The user edits their script between the runs (a comment: the options stay the same).
+    with (code / "toy.py").open("a") as f:
+        f.write("# tuned the schedule\n")
     page.goto(f"{server.url}/runs/{parent['id']}")
     expect(page.locator("[data-testid=run-status]").first).to_have_text("completed")
     page.locator("[data-testid=restart]").click()
@@ -190,7 +216,9 @@ def test_restart_with_a_changed_option(page: Page, server: Server) -> None:
     assert child["spec"]["args"]["steps"] == 5  # the rest as the parent had them
     # The script itself got the new value.
     expect(page.locator("[data-testid=console-log] .line").first).to_contain_text("args: lr=0.05 ")
-    expect(page.locator("[data-testid=code-changed]")).to_be_hidden()  # same code
+    note = page.locator("[data-testid=code-changed]")
+    expect(note).to_contain_text(f"The code changed since the parent run #{parent['id']}")
+    assert child["spec"]["launch"]["code"]["sha256"] != parent["spec"]["launch"]["code"]["sha256"]
     # The toy has a seed option: Repeat is offered.
     expect(page.locator("[data-testid=repeat]")).to_be_enabled()
 
@@ -236,3 +264,14 @@ def test_no_repeat_without_a_seed_option(page: Page, server: Server) -> None:
     expect(page.locator("[data-testid=repeat]")).to_be_disabled()
     expect(page.locator("[data-testid=repeat-unavailable]")).to_contain_text("no seed option")
     expect(page.locator("[data-testid=console-log] .line")).to_have_count(5)
+
+
+def test_a_crashing_scripts_traceback_is_in_its_console(page: Page, server: Server) -> None:
+    run = create_run(server, {"entrypoint": "crash", "args": {}})
+    ended = wait_final(server, run["id"])
+    assert ended["status"] == "failed", ended
+    page.goto(f"{server.url}/runs/{run['id']}")
+    errors = page.locator('[data-testid=console-log] .line[data-stream="stderr"] .text')
+    expect(errors.first).to_have_text("Traceback (most recent call last):")
+    expect(errors.last).to_have_text("ZeroDivisionError: the learn rate was divided by zero")
+    expect(page.locator("[data-testid=info-panel]")).to_contain_text("ZeroDivisionError")
