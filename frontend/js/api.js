@@ -63,6 +63,10 @@ export const api = {
   stopSweep: (id) => request("POST", `/api/sweeps/${id}/stop`),
   /** A .npz/.csv File → {path, bytes, filename}: the path a "file" dataset names. */
   upload: (file) => request("POST", `/api/datasets?filename=${encodeURIComponent(file.name)}`, file),
+  /** The registered entry points (the user's own code): [{name, kind, schema, roles, supports}]. */
+  entrypoints: () => request("GET", "/api/entrypoints"),
+  /** A script run's console lines after line `after` → {lines: [{n, stream, text}], next, skipped}. */
+  logs: (id, after = 0, limit = 5000) => request("GET", `/api/runs/${id}/logs?after=${after}&limit=${limit}`),
   artefacts: (id) => request("GET", `/api/runs/${id}/artefacts`),
   metrics: (id, params = {}) => {
     const q = new URLSearchParams();

@@ -58,7 +58,7 @@ class Reconnecting {
 }
 
 /**
- * One run's live feed. handlers: hello(run), columns(body), status(msg), findings(list),
+ * One run's live feed. handlers: hello(run), columns(body), status(msg), findings(list), logs(lines),
  * artefact(name), deleted(), state("live"|"reconnecting"|"gone"). Points reach columns() as a
  * columnar body (the shape of GET /api/runs/{id}/metrics): the socket asks for
  * encoding=columns; a server that still sends `points` rows has them turned into columns here,
@@ -122,6 +122,7 @@ export class RunStream extends Reconnecting {
       case "status": hd.status?.(msg); break;
       case "findings": hd.findings?.(msg.findings); break;
       case "artefact": hd.artefact?.(msg.name); break;
+      case "logs": hd.logs?.(msg.lines || []); break; // a script run's console
       case "deleted": hd.deleted?.(); break;
       case "error": hd.error?.(msg.message); break;
       default: break;

@@ -36,6 +36,8 @@ class Server:
     data_dir: Path
     port: int = field(default_factory=free_port)
     env: dict[str, str] = field(default_factory=dict)
+    # More `trainscope serve` arguments, e.g. ["--entrypoint", "toy=path/to/train.py"].
+    args: list[str] = field(default_factory=list)
     proc: subprocess.Popen[bytes] | None = None
 
     @property
@@ -49,7 +51,15 @@ class Server:
     def start(self, wait_workers: bool = True) -> Server:
         env = {**os.environ, "TRAINSCOPE_MAX_RUNS": "2", **self.env}
         self.proc = subprocess.Popen(
-            [console_script(), "serve", "--port", str(self.port), "--data-dir", str(self.data_dir)],
+            [
+                console_script(),
+                "serve",
+                "--port",
+                str(self.port),
+                "--data-dir",
+                str(self.data_dir),
+                *self.args,
+            ],
             env=env,
             stdout=subprocess.DEVNULL,
             stderr=open(self.data_dir / "server.log", "ab"),  # noqa: SIM115

@@ -7,6 +7,8 @@ import { seriesColor } from "../palette.js";
 import { on } from "../state.js";
 import { h, runLabel, flatten, fmtValue } from "../format.js";
 import { fmtConfigValue, isExternal, mirroredOptions } from "../external.js";
+import { isScriptRun } from "./args_panel.js";
+import { argText } from "./entrypoint_form.js";
 
 export async function mountCompare(main, { query }) {
   const ids = (query.get("ids") || "").split(",").map((x) => Number(x.trim())).filter((x) => Number.isInteger(x) && x > 0);
@@ -50,11 +52,15 @@ export async function mountCompare(main, { query }) {
   // whose values differ. A script's run has only the options its config named (the rest of its
   // spec.options are defaults it never said): when every run is a script's, its config says
   // those already, in the script's own words, and the options are left out.
-  const allScripts = ok.length > 0 && ok.every(({ run }) => isExternal(run));
+  // A run of an entry point has its args (the script's own options, as args.lr ...) and no
+  // dataset, model or training options of trainscope's.
+  const allScripts = ok.length > 0 && ok.every(({ run }) => isExternal(run) || isScriptRun(run));
   const flat = ok.map(({ run }) => {
     const external = isExternal(run);
-    const options = allScripts ? {} : external ? mirroredOptions(run) : run.spec.options;
-    const f = flatten({ config: run.spec.config || {}, dataset: run.spec.dataset, model: run.spec.model, options });
+    const options = allScripts || isScriptRun(run) ? {} : external ? mirroredOptions(run) : run.spec.options;
+    const f = flatten({ config: run.spec.config || {}, args: run.spec.args || {}, dataset: run.spec.dataset,
+      model: run.spec.model, options });
+    if (isScriptRun(run)) f.entrypoint = run.spec.entrypoint;
     f.kind = run.spec.kind || "train";
     f.group = run.group ?? null;
     f.tags = run.tags?.length ? run.tags.join(", ") : null;
@@ -62,23 +68,24 @@ export async function mountCompare(main, { query }) {
   });
   // Beside a script's run, an engine run's options, dataset and model fields the script never
   // stated cannot be compared: only the dataset's name and the model's preset stay.
-  const scripts = flat.filter((_, i) => isExternal(ok[i].run));
+  const scripts = flat.filter((_, i) => isExternal(ok[i].run) || isScriptRun(ok[i].run));
   const comparable = (k) => !scripts.length || allScripts || !/^(options|dataset|model)\./.test(k)
     || k === "dataset.name" || k === "model.preset" || scripts.every((f) => k in f);
   const keys = [...new Set(flat.flatMap((f) => Object.keys(f)))].filter(comparable);
-  const PREFIXES = ["config.", "options.", "dataset.", "model."];
+  const PREFIXES = ["args.", "config.", "options.", "dataset.", "model."];
   const order = (k) => { const i = PREFIXES.findIndex((p) => k.startsWith(p)); return i < 0 ? PREFIXES.length : i; };
   // Keys in the order first seen (a config's own order), grouped by prefix.
   const differing = keys.filter((k) => new Set(flat.map((f) => JSON.stringify(f[k] ?? null))).size > 1)
-    .sort((a, b) => order(a) - order(b) || (order(a) === 0 ? 0 : a.localeCompare(b)));
+    .sort((a, b) => order(a) - order(b) || (order(a) <= 1 ? 0 : a.localeCompare(b)));
   const cell = (k, v) => {
     if (v === undefined) return h("td", { class: "mono muted", title: "not in this run's spec" }, "—");
-    return h("td", { class: "mono" }, k.startsWith("config.") ? fmtConfigValue(v) : fmtValue(v));
+    return h("td", { class: "mono" }, k.startsWith("config.") ? fmtConfigValue(v) : k.startsWith("args.") ? argText(v) : fmtValue(v));
   };
   const head = h("tr", {}, h("th", { scope: "col" }, "Field"), ...ok.map(({ run }, i) =>
     h("th", { scope: "col" }, h("span", { class: "swatch", style: { background: series[i].color } }),
       h("a", { href: `/runs/${run.id}` }, series[i].label),
-      isExternal(run) ? h("span", { class: "badge kind-script", "data-testid": "script-badge" }, "script") : null)));
+      isExternal(run) ? h("span", { class: "badge kind-script", "data-testid": "script-badge" }, "script") : null,
+      isScriptRun(run) ? h("span", { class: "badge kind-script", "data-testid": "script-badge" }, run.spec.entrypoint) : null)));
   const rows = differing.map((k) => h("tr", { "data-option": k }, h("th", { scope: "row", class: "mono" }, k),
     ...flat.map((f) => cell(k, f[k]))));
   const outcome = h("tr", { class: "outcome" }, h("th", { scope: "row" }, "result"),

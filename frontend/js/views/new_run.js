@@ -8,6 +8,7 @@ import { h, runLabel } from "../format.js";
 import { KINDS, PREFLIGHT, baseName, kindName } from "../run_kinds.js";
 import { buildSpecForm } from "./spec_form.js";
 import { buildSweepForm } from "./sweep_form.js";
+import { mountScriptChoice } from "./script_new_run.js";
 
 let cached = null;
 export async function schemaAndCatalog() {
@@ -128,8 +129,10 @@ export async function mountNewRun(main, { navigate, query = new URLSearchParams(
       Object.keys(from.changes).length ? "; the highlighted fields were changed." : ".")
     : fromError ? h("p", { class: "error-text", role: "alert" }, `Could not prefill from run ${query.get("from")}: ${fromError.message}`)
     : h("p", { class: "muted" }, "Pick a dataset and a model, set the training options, press Start. Each option shows its default, its range and what to do when the curves misbehave. Not sure of the learn rate? Run a preflight check first.");
+  // The user's own code (registered entry points), when the server has any: a chooser above.
+  const choice = await mountScriptChoice({ query, navigate, engineParts: [intro, form, sweep.el] });
   main.replaceChildren(h("div", { class: "page new-run" },
-    h("header", { class: "page-head" }, h("h1", {}, "New run"), intro),
+    h("header", { class: "page-head" }, h("h1", {}, "New run"), choice?.el, intro),
     form, sweep.el));
   document.title = "New run · trainscope";
   return () => {};

@@ -6,6 +6,7 @@ import { api } from "../api.js";
 import { h, runLabel, flatten } from "../format.js";
 import { buildSpecForm } from "./spec_form.js";
 import { schemaAndCatalog, formError } from "./new_run.js";
+import { openScriptRestart } from "./script_restart.js";
 
 export class RestartDialog {
   /** host: where the <dialog> lives; navigate(url): where a started child run is opened. */
@@ -18,6 +19,8 @@ export class RestartDialog {
   /** Open the editor for `run` (its JSON), with `patch` (a partial spec) already applied. */
   async open(run, patch = null) {
     const dialog = this.el;
+    // A run of an entry point: its own options, from its schema.
+    if (run.spec?.kind === "script") return openScriptRestart(dialog, run, patch, this.navigate);
     const [schema, catalog] = await schemaAndCatalog();
     const spec = buildSpecForm(schema, catalog, run.spec, { markChanges: true });
     if (patch) spec.apply(flatten(patch));

@@ -20,6 +20,7 @@ import { DoctorPanel, LrRangeCard, Verdict } from "./doctor.js";
 import { newRunUrl } from "./new_run.js";
 import { groupUrl } from "./group.js";
 import { runLayout, say } from "./run_layout.js";
+import { scriptRunParts } from "./script_run.js";
 import { infoRows } from "./run_info.js";
 import { wireActions } from "./run_actions.js";
 import { actionsOf, liveWord, taskOf, withHello, withPoints, withStatus } from "./run_state.js";
@@ -43,6 +44,10 @@ export async function mountRun(main, { id, navigate }) {
   // A run logged by its own script (the SDK): trainscope cannot restart, resume or repeat it;
   // Stop asks the script, which hears it with its next log.
   const external = isExternal(run);
+  // A run of a registered entry point (the user's own code, started by trainscope): its
+  // options panel and console; its charts are whatever it logs, like an external run's.
+  const script = run.spec?.kind === "script" ? await scriptRunParts(run) : null;
+  const ownCode = external || Boolean(script);
   const kind = runKind(run);
   // The LR range test's suggestion is for training: applied, it starts a train run (a child of
   // the test), not another test. The other preflight checks' fixes are checked again.
@@ -54,7 +59,7 @@ export async function mountRun(main, { id, navigate }) {
     inScript: external ? (patch) => patchInScript(run, patch) : null });
   const verdict = KINDS[kind]?.verdict ? new Verdict(kind) : null;
   const lrCard = kind === "lr-range-test" ? new LrRangeCard({ runId: id, navigate }) : null;
-  const { page, els } = runLayout(run, { external, doctor, verdict, lrCard });
+  const { page, els } = runLayout(run, { external, script, doctor, verdict, lrCard });
   main.replaceChildren(page);
 
   /* ---------- the charts ---------- */
@@ -65,8 +70,8 @@ export async function mountRun(main, { id, navigate }) {
   charts.add("lr", new LearnRateChart(els.lr));
   charts.setIterationsPerEpoch(run.progress?.iterations_per_epoch);
   // A script may log update ratios (update_ratio/<layer>) whatever its options say.
-  if (run.spec?.options?.update_ratio_frequency > 0 || external) charts.add("ratio", new UpdateRatioChart(els.ratio, els.ratioWrap));
-  if (external) charts.add("other", new OtherMetricsChart(els.other, els.otherWrap, els.otherNote));
+  if (run.spec?.options?.update_ratio_frequency > 0 || ownCode) charts.add("ratio", new UpdateRatioChart(els.ratio, els.ratioWrap));
+  if (ownCode) charts.add("other", new OtherMetricsChart(els.other, els.otherWrap, els.otherNote));
   const lrChart = lrCard ? charts.add("lrRange", new LrRangeChart(lrCard.chartEl)) : null;
 
   // data-points: rows held; data-drawn: rows every chart has drawn (they lag by the redraw budget).
@@ -75,7 +80,7 @@ export async function mountRun(main, { id, navigate }) {
     if (last !== null) page.dataset.lastSeq = String(last);
     page.dataset.points = String(charts.size);
     page.dataset.drawn = String(charts.drawnSize);
-    if (external) scriptCharts();
+    if (ownCode) scriptCharts();
   };
   // A script's run: no learn-rate chart until it logs a learn rate, no epoch x axis until it
   // says epochs (the SDK's epoch is 0 where the script gave none).
@@ -87,8 +92,14 @@ export async function mountRun(main, { id, navigate }) {
       if (hasLr && els.lr.data) Plotly.Plots.resize(els.lr);
     }
     epochOption.disabled = charts.store.maxEpoch() === 0;
+    // Nor an accuracy chart until it logs an accuracy (or an RMSE).
+    const hasQuality = charts.store.names().some((n) => /_(accuracy|rmse)$/.test(n));
+    if (els.acc.hidden === hasQuality) {
+      els.acc.hidden = !hasQuality;
+      if (hasQuality && els.acc.data) Plotly.Plots.resize(els.acc);
+    }
   }
-  if (external) els.lr.hidden = true;
+  if (ownCode) { els.lr.hidden = true; els.acc.hidden = true; }
   charts.onDraw = syncAttrs;
 
   /* ---------- head and info panel ---------- */
@@ -113,6 +124,7 @@ export async function mountRun(main, { id, navigate }) {
     els.b.stop.disabled = !can.canStop;
     els.stopNote.hidden = !can.stopAsked;
     els.b.resume.disabled = !can.canResume;
+    script?.buttons(els.b, els.b.repeat.parentElement);
     setLive(liveState);
     showFindings();
     if (can.final) loadResults();
@@ -211,6 +223,7 @@ export async function mountRun(main, { id, navigate }) {
     },
     findings: (list) => setFindings(list, true),
     artefact() { resultsShown = false; loadResults(); },
+    logs: (lines) => script?.console.live(lines),
     deleted() {
       say(els, "This run was deleted.");
       setLive("ended");

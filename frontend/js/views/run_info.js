@@ -11,6 +11,8 @@ const pct = (v) => `${(v * 100).toFixed(2)}%`;
  * run; now: seconds since the epoch. → [[label, value], ...].
  */
 export function infoRows(run, store, { kind, task, external, now = Date.now() / 1000 }) {
+  // A script run (an entry point) reads like a run its own script logged.
+  external = external || run.spec?.kind === "script";
   const last = (key) => { const v = store.last(key); return v === undefined ? toNum(run.latest?.[key]) : v; };
   const p = run.progress || {};
   const n = store.size;
@@ -55,7 +57,7 @@ function scriptRows(run, rows, { it, ep, lr, isReg }) {
   const max = maxEpochsOf(run);
   return [
     row("Status"), row("Elapsed"),
-    ["Logged by", "a script"],
+    run.spec?.kind === "script" ? ["Entry point", run.spec.entrypoint] : ["Logged by", "a script"],
     ...Object.entries(client).map(([k, v]) => [words[k] || k, v ?? "—"]),
     ["Epoch", max ? `${ep} of ${max}` : ep ? String(ep) : "—"],
     ["Step", run.progress?.max_iterations ? `${it} of ${run.progress.max_iterations}` : String(it)],

@@ -11,7 +11,8 @@ const btn = (testid, label, cls = "btn") => h("button", { type: "button", class:
  * doctor panel, verdict and LR range card (each with .el, or null).
  * → {page, els}: els names every element run.js and run_actions.js use.
  */
-export function runLayout(run, { external, doctor, verdict, lrCard }) {
+export function runLayout(run, { external, script, doctor, verdict, lrCard }) {
+  const ownCode = external || Boolean(script);
   const id = run.id;
   const els = {
     status: h("span", { class: "badge big", "data-testid": "run-status" }),
@@ -68,6 +69,8 @@ export function runLayout(run, { external, doctor, verdict, lrCard }) {
     h("div", { class: "title-block" }, h("div", { class: "title-row" }, els.title,
       external ? h("span", { class: "badge big kind-script", "data-testid": "script-badge",
         title: "Logged by its own training script through the SDK (trainscope.init)" }, "script") : null,
+      script ? h("span", { class: "badge big kind-script", "data-testid": "script-badge",
+        title: "A run of the entry point the server's operator registered" }, run.spec.entrypoint) : null,
       els.status, els.live), els.sub, els.stopNote),
     h("div", { class: "toolbar", role: "toolbar", "aria-label": "Run actions" },
       // An external run is trained by its script: nothing here can restart, resume or repeat it.
@@ -83,12 +86,12 @@ export function runLayout(run, { external, doctor, verdict, lrCard }) {
         h("label", { for: "x-axis" }, "X axis ", els.xAxis),
         h("label", { for: "log-y", class: "check" }, els.logY, " Log loss"),
         h("span", { class: "legend-note muted small" }, "light: per iteration · solid: smoothed · dashed: validation · ✕ NaN/Inf")),
-      els.acc, els.loss, els.lr, els.ratioWrap, external ? els.otherWrap : null),
+      els.acc, els.loss, els.lr, els.ratioWrap, ownCode ? els.otherWrap : null),
     h("aside", { class: "side" },
       doctor.el,
       h("section", { class: "card" }, h("h2", {}, "Run"), els.info),
-      external ? configPanel(run) : null)),
-  els.results);
+      external ? configPanel(run) : null, script?.side)),
+  script?.console.el, els.results);
   return { page, els };
 }
 

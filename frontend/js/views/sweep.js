@@ -13,6 +13,7 @@ import { drawSweepCurves } from "../sweep_curves.js";
 import { TrialTable } from "../trial_table.js";
 import { currentTheme, on } from "../state.js";
 import { h, fmtMetric, metricLabel, fmtDate, fmtDuration, FINAL } from "../format.js";
+import { scriptBase } from "./args_panel.js";
 import { groupUrl } from "./group.js";
 import { RestartDialog } from "./restart_dialog.js";
 
@@ -122,7 +123,8 @@ export async function mountSweep(main, { id, navigate }) {
       ["Space", Object.entries(sweep.space || {}).map(([k, d]) => `${k}: ${Object.entries(d).map(([kind, v]) => `${kind} ${JSON.stringify(v)}`).join(" ")}`).join("; ")],
       ["Seed", sweep.strategy === "random" ? String(sweep.seed) : "— (grid)"],
       ["Early stopping", earlyStopWords(sweep.early_stop)],
-      ["Base", `${sweep.base?.dataset?.name ?? "?"} · ${sweep.base?.model?.preset ?? "layers"} · ${sweep.base?.options?.solver ?? ""} · ${sweep.base?.options?.max_epochs ?? "?"} epochs`]];
+      sweep.base?.kind === "script" ? scriptBase(sweep.base)
+        : ["Base", `${sweep.base?.dataset?.name ?? "?"} · ${sweep.base?.model?.preset ?? "layers"} · ${sweep.base?.options?.solver ?? ""} · ${sweep.base?.options?.max_epochs ?? "?"} epochs`]];
     settingsEl.replaceChildren(...rows.flatMap(([k, v]) => [h("dt", {}, k), h("dd", {}, v)]));
   }
 
