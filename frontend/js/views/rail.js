@@ -28,6 +28,10 @@ function progressText(run) {
   const p = run.progress || {};
   // A script's run: only what its script said (epochs when its config named them).
   if (isExternal(run)) return externalProgress(run);
+  // An entry point's run: the epochs its max-epochs option says (its role), else how far it is.
+  if (run.spec?.kind === "script") {
+    return p.max_epochs ? `epoch ${p.epoch || 0}/${p.max_epochs}` : `it. ${p.iteration || 0}`;
+  }
   // A preflight check (lr-range-test, overfit-batch, initial-loss) runs its own iterations.
   if (run.spec?.kind && run.spec.kind !== "train") return `it. ${p.iteration || 0}/${p.max_iterations ?? "?"}`;
   const n = p.max_epochs ?? run.spec?.options?.max_epochs;
@@ -37,7 +41,7 @@ function progressText(run) {
 function progressFraction(run) {
   const p = run.progress || {};
   if (p.max_iterations) return Math.min(1, (p.iteration || 0) / p.max_iterations);
-  const maxEpochs = isExternal(run) ? maxEpochsOf(run) : null;
+  const maxEpochs = isExternal(run) ? maxEpochsOf(run) : run.spec?.kind === "script" ? p.max_epochs : null;
   if (maxEpochs) return Math.min(1, Math.max(0, (p.epoch || 0) - 1) / maxEpochs); // epochs done
   return null; // unknown: no bar
 }
