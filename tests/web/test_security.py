@@ -59,7 +59,11 @@ def test_without_the_token_the_api_answers_401_and_says_how_to_send_it(guarded: 
 def test_health_stays_open_and_says_nothing_private(guarded: Server) -> None:
     r = httpx.get(f"{guarded.url}/api/health", timeout=10)
     assert r.status_code == 200
-    assert set(r.json()) == {"status", "version", "workers"}
+    body = r.json()
+    assert set(body) == {"status", "version", "workers", "storage"}
+    # The disk's state for the dashboard's banner, never a path.
+    assert set(body["storage"]) <= {"free_bytes", "total_bytes", "full", "message"}
+    assert str(guarded.data_dir) not in r.text
 
 
 def test_websockets_are_refused_before_they_open_without_the_token(guarded: Server) -> None:

@@ -128,6 +128,10 @@ class RunSpec(BaseModel):
     def _trained_runs_have_data(self) -> RunSpec:
         if self.kind == SCRIPT_KIND and not self.entrypoint:
             raise ValueError("a script run names its entry point (entrypoint)")
+        if self.args is not None and self.kind != SCRIPT_KIND:
+            raise ValueError(
+                "args are an entry point's options: name the entry point (entrypoint) too"
+            )
         if self.kind not in OWN_CODE_KINDS:
             missing = [name for name in ("dataset", "model") if getattr(self, name) is None]
             if missing:

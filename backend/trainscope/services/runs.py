@@ -85,6 +85,8 @@ class RunService:
         the caller has already checked the limits (a repeat, for all its runs at once)."""
         if spec.kind == SCRIPT_KIND:
             spec = self.scripts.prepare(spec)  # args checked, complete; what it will run
+        elif spec.launch is not None:
+            spec = spec.model_copy(update={"launch": None})  # the server's record, not input
         if not admitted:
             self.admission.admit(spec, client)
         # A script run's options are its args: the engine's options would only mislead.

@@ -73,7 +73,7 @@ RESTART_EXAMPLES: dict[str, Any] = {
     "",
     status_code=status.HTTP_201_CREATED,
     summary="Create and queue a run",
-    responses=error_responses(413, 422, 429),
+    responses=error_responses(404, 413, 422, 429),
 )
 def create_run(
     request: Request,
@@ -82,7 +82,10 @@ def create_run(
 ) -> dict[str, Any]:
     """Validate a `RunSpec` (MATLAB option names accepted) and queue it on the workers. 422
     also for a spec over this server's limits (max_epochs × samples, files it may read); 429
-    when the queue is full or this client started too many runs this minute."""
+    when the queue is full or this client started too many runs this minute. With
+    `entrypoint` (a registered entry point, GET /api/entrypoints) and `args`: a run of that
+    code, its args checked against its schema (422 naming each bad one); 404 for an entry
+    point this server has not registered."""
     return runs.create(spec, client=_client(request)).to_json()
 
 
