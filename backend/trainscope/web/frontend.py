@@ -1,12 +1,13 @@
-"""Serves the browser UI: `frontend/` as static files, Plotly.js from the installed `plotly`
-package (so the UI works offline), and index.html for every page URL (client-side routing)."""
+"""Serves the browser UI: `frontend/` as static files, the vendored Plotly.js partial bundle
+(frontend/vendor/, rebuilt by scripts/vendor_plotly.sh; its name carries a hash of its content,
+so it is sent with an immutable year-long cache header), and index.html for every page URL
+(client-side routing)."""
 
 from __future__ import annotations
 
-import importlib.util
 from pathlib import Path
 
-from fastapi import FastAPI
+from fastapi import FastAPI, HTTPException
 from fastapi.responses import FileResponse
 from fastapi.staticfiles import StaticFiles
 
@@ -31,22 +32,24 @@ def frontend_dir() -> Path:
     return here.parents[1] / "frontend"
 
 
-def plotly_js() -> Path:
-    spec = importlib.util.find_spec("plotly")
-    if spec is None or spec.origin is None:
-        raise RuntimeError("the plotly package is missing: pip install plotly")
-    return Path(spec.origin).parent / "package_data" / "plotly.min.js"
+# A vendored file's name holds a hash of its content: a new bundle gets a new name.
+IMMUTABLE = "public, max-age=31536000, immutable"
 
 
 def mount_frontend(app: FastAPI) -> None:
     root = frontend_dir()
     index = root / "index.html"
-    plotly = plotly_js()
+    vendor = {p.name: p for p in (root / "vendor").glob("*.min.js")}
 
-    @app.get("/static/vendor/plotly.min.js", include_in_schema=False)
-    def plotly_bundle() -> FileResponse:
+    # Declared before the /static mount, so it wins for these names (StaticFiles would send
+    # them without a cache lifetime).
+    @app.get("/static/vendor/{name}", include_in_schema=False)
+    def vendored(name: str) -> FileResponse:
+        path = vendor.get(name)
+        if path is None:
+            raise HTTPException(status_code=404, detail=f"no vendored file {name!r}")
         return FileResponse(
-            plotly, media_type="text/javascript", headers={"Cache-Control": "public, max-age=86400"}
+            path, media_type="text/javascript", headers={"Cache-Control": IMMUTABLE}
         )
 
     def page() -> FileResponse:
