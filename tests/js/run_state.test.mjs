@@ -63,3 +63,9 @@ test("the info panel: last values from the points, the task's metric, a script's
   assert.equal(script.Step, "20 of 40");
   assert.equal(script.Dataset, undefined);
 });
+
+test("a script run's task comes from what it logs, not its info", () => {
+  const run = { info: { task: "script" }, spec: { kind: "script" } };
+  assert.equal(taskOf(run, ["train_loss", "val_rmse"]), "regression");
+  assert.equal(taskOf(run, ["train_loss"]), "classification");
+});

@@ -38,7 +38,8 @@ export function withResumeAnswer(run, answer) { return answer ? { ...run, ...ans
  * latest and best), else its dataset spec's task when that is not "auto".
  */
 export function taskOf(run, names = []) {
-  if (run.info?.task) return run.info.task;
+  // The engine says its task; a script run's info says "script", so its metrics decide.
+  if (run.info?.task === "classification" || run.info?.task === "regression") return run.info.task;
   const all = [...names, ...Object.keys(run.latest || {}), ...Object.keys(run.best || {})];
   if (all.some((k) => k.endsWith("_rmse"))) return "regression";
   if (all.some((k) => k.endsWith("_accuracy"))) return "classification";
