@@ -27,6 +27,9 @@ MODEL_NAME = "model.pt"  # the trained network's weights, written at the end
 # One checkpoint per epoch end (the ones the retention rule keeps): what a branch starts from.
 EPOCH_CHECKPOINTS = "checkpoints"
 EPOCH_CHECKPOINT = re.compile(r"epoch-(\d{4,})\.pt")
+# In a branch's run directory: a hard link of the parent's epoch checkpoint it starts from, so
+# that the parent's thinning (or deletion) can never take it away.
+BRANCH_ORIGIN = "branch-origin.pt"
 # The default size budget of a run's epoch checkpoints (Settings.checkpoint_budget_bytes).
 DEFAULT_CHECKPOINT_BUDGET = 1_000_000_000
 
