@@ -28,6 +28,12 @@ class Settings(BaseSettings):
     min_free_bytes: int = Field(
         50_000_000, ge=0, description="Health reports the disk full below this much free space."
     )
+    checkpoint_budget_bytes: int = Field(
+        data_layout.DEFAULT_CHECKPOINT_BUDGET,
+        ge=0,
+        description="Disk the epoch checkpoints of one run may use (what a branch starts "
+        "from): all are kept while under it, thinned past it (docs/engine.md).",
+    )
     stop_grace_s: float = Field(10.0, gt=0, description="Seconds a stopping run gets to end.")
     # Security and limits (docs/security.md).
     host: str = Field("127.0.0.1", description="The interface served (set by `serve --host`).")

@@ -10,9 +10,21 @@ from typing import Any
 
 import torch
 
-from trainscope.data_layout import CHECKPOINT_NAME, PREVIOUS_NAME
+from trainscope.data_layout import (
+    CHECKPOINT_NAME,
+    PREVIOUS_NAME,
+    epoch_checkpoint_path,
+    epoch_checkpoints,
+)
+from trainscope.engine.retention import epochs_to_keep
 
-__all__ = ["CHECKPOINT_NAME", "PREVIOUS_NAME", "choose_checkpoint", "save_checkpoint"]
+__all__ = [
+    "CHECKPOINT_NAME",
+    "PREVIOUS_NAME",
+    "choose_checkpoint",
+    "keep_epoch_checkpoint",
+    "save_checkpoint",
+]
 
 
 def save_checkpoint(state: dict[str, Any], path: Path, keep_previous: bool = False) -> None:
@@ -48,6 +60,24 @@ def _link_over(source: Path, destination: Path) -> None:
     except OSError:  # a file system without hard links: a copy does it, slower
         shutil.copyfile(source, staging)
     os.replace(staging, destination)
+
+
+def keep_epoch_checkpoint(latest: Path, epoch: int, budget: int, best_epoch: int | None) -> None:
+    """Keep the just-saved `latest` (checkpoint.pt) as the checkpoint of `epoch`'s end, then
+    thin the run's epoch checkpoints to `budget` (engine/retention.py).
+
+    A hard link: no second write of the same bytes, and atomic (a branch never reads half a
+    file). The next save renames a new file over checkpoint.pt, leaving this name the old one.
+    """
+    target = epoch_checkpoint_path(latest.parent, epoch)
+    target.parent.mkdir(parents=True, exist_ok=True)
+    _link_over(latest, target)
+    found = epoch_checkpoints(latest.parent)
+    sizes = {e: p.stat().st_size for e, p in found.items()}
+    keep = epochs_to_keep(sizes, budget, best_epoch)
+    for e, path in found.items():
+        if e not in keep:
+            path.unlink(missing_ok=True)
 
 
 def load_checkpoint(path: Path) -> dict[str, Any]:

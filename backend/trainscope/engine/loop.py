@@ -14,8 +14,14 @@ from typing import Any
 
 import torch
 
-from trainscope.data_layout import MODEL_NAME, has_checkpoint
-from trainscope.engine.checkpoint import CHECKPOINT_NAME, choose_checkpoint, save_checkpoint
+from trainscope.data_layout import DEFAULT_CHECKPOINT_BUDGET, MODEL_NAME, has_checkpoint
+from trainscope.engine.checkpoint import (
+    CHECKPOINT_NAME,
+    choose_checkpoint,
+    keep_epoch_checkpoint,
+    load_checkpoint,
+    save_checkpoint,
+)
 from trainscope.engine.datasets import DatasetSplits, load_dataset
 from trainscope.engine.device import EngineError, describe_device, pick_device
 from trainscope.engine.metrics import (
@@ -72,6 +78,8 @@ def train(
     resume: bool = False,
     data: DatasetSplits | None = None,
     persisted_seq: int | None = None,
+    branch_from: Path | None = None,
+    checkpoint_budget: int = DEFAULT_CHECKPOINT_BUDGET,
 ) -> Status:
     """Train `spec`, emitting a Started, a Point per iteration, Artefacts, then a final Status.
 
@@ -79,12 +87,26 @@ def train(
     `resume=True` continues from `run_dir/checkpoint.pt` and gives the same points as a run that
     was never interrupted (bit for bit on CPU). `data` lets a pre-warmed worker pass a dataset it
     already loaded. `persisted_seq` (the server's last stored seq) makes resume pick a
-    checkpoint that leaves no gap (see checkpoint.choose_checkpoint). User errors (bad data,
+    checkpoint that leaves no gap (see checkpoint.choose_checkpoint). `branch_from`: an epoch
+    checkpoint of another run (run_dir/checkpoints/epoch-E.pt) to continue from with this
+    spec's options (a branch: docs/api.md). `checkpoint_budget`: bytes the epoch checkpoints
+    may use (engine/retention.py). User errors (bad data,
     impossible model) end as status `failed` with a one-line message; anything else
     propagates to the caller.
     """
     try:
-        return _train(spec, emit, should_stop, data_dir, run_dir, resume, data, persisted_seq)
+        return _train(
+            spec,
+            emit,
+            should_stop,
+            data_dir,
+            run_dir,
+            resume,
+            data,
+            persisted_seq,
+            branch_from,
+            checkpoint_budget,
+        )
     except (EngineError, ValueError, FileNotFoundError) as exc:
         status = Status("failed", message=str(exc))
         emit(status)
@@ -100,6 +122,8 @@ def _train(
     resume: bool,
     data: DatasetSplits | None,
     persisted_seq: int | None,
+    branch_from: Path | None = None,
+    checkpoint_budget: int = DEFAULT_CHECKPOINT_BUDGET,
 ) -> Status:
     plan = plan_for(spec)
     opts = plan.options
@@ -158,6 +182,7 @@ def _train(
     plateau = PlateauState()
     best_state: dict[str, torch.Tensor] | None = None
     last_validated = 0
+    best_epoch: int | None = None  # the epoch whose end followed the best validation
     ckpt_path = run_dir / CHECKPOINT_NAME if run_dir is not None else None
 
     state = None
@@ -165,9 +190,21 @@ def _train(
         if ckpt_path is None or not has_checkpoint(ckpt_path.parent):
             raise EngineError(f"no checkpoint to resume from at {ckpt_path}")
         state = choose_checkpoint(ckpt_path.parent, persisted_seq)
+    same_solver = True
+    if state is None and branch_from is not None:
+        state = load_checkpoint(branch_from)
+        parent_options = RunSpec.model_validate_json(state["spec"]).options
+        same_solver = parent_options.solver == opts.solver
     if state is not None:
         model.load_state_dict(state["model"])
-        optimizer.load_state_dict(state["optimizer"])
+        if same_solver:
+            # Momentum buffers / Adam moments carry on; the hyperparameters are this spec's
+            # (load_state_dict would restore the parent's momentum, decay and betas too).
+            wanted = [dict(g) for g in optimizer.param_groups]
+            optimizer.load_state_dict(state["optimizer"])
+            for group, settings in zip(optimizer.param_groups, wanted, strict=True):
+                group.update({k: v for k, v in settings.items() if k != "params"})
+        # else: another solver's state means nothing to this one: it starts fresh.
         shuffler.set_state(state["shuffler"])
         torch.set_rng_state(state["torch_rng"])
         if device.type == "cuda" and "cuda_rng" in state:
@@ -179,8 +216,9 @@ def _train(
         plateau = PlateauState(float(state["plateau_scale"]), int(state["plateau_stale"]))
         best_state = state.get("best_state")
         last_validated = int(state["last_validated"])
+        best_epoch = state.get("best_epoch")
 
-    def checkpoint() -> None:
+    def checkpoint(epoch_end: bool = False) -> None:
         if ckpt_path is None:
             return
         state: dict[str, Any] = {
@@ -197,12 +235,15 @@ def _train(
             "plateau_scale": plateau.scale,
             "plateau_stale": plateau.stale_validations,
             "last_validated": last_validated,
+            "best_epoch": best_epoch,
         }
         if device.type == "cuda":
             state["cuda_rng"] = torch.cuda.get_rng_state()
         if best_state is not None:
             state["best_state"] = best_state
         save_checkpoint(state, ckpt_path, keep_previous=True)
+        if epoch_end:
+            keep_epoch_checkpoint(ckpt_path, epoch, checkpoint_budget, best_epoch)
         emit(CheckpointSaved(str(ckpt_path), iteration, epoch, recorder.next_seq))
 
     key = metric_name(task)
@@ -275,6 +316,7 @@ def _train(
                 improved = result.loss < best_val_loss
                 if improved:
                     best_val_loss, stale_validations = result.loss, 0
+                    best_epoch = epoch
                     if opts.output_network == "best-validation-loss":
                         best_state = copy.deepcopy(model.state_dict())
                 else:
@@ -314,7 +356,7 @@ def _train(
                 return status
         else:
             recorder.flush()
-            checkpoint()
+            checkpoint(epoch_end=True)
             continue
         break  # validation patience ran out
 

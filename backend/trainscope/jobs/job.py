@@ -5,6 +5,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Literal
 
+from trainscope.data_layout import DEFAULT_CHECKPOINT_BUDGET
+
 # A script's stop, step by step (jobs/script_runner.py): an attached script gets ASK_S to see
 # run.should_stop, then SIGINT and its launch's grace, then SIGTERM and KILL_AFTER_S, then SIGKILL.
 SCRIPT_ASK_S = 3.0
@@ -43,6 +45,10 @@ class Job:
     # On resume: the last seq the server has stored. The engine picks a checkpoint that leaves
     # no gap after it (a server killed with points in flight stored fewer than it checkpointed).
     persisted_seq: int | None = None
+    # A branch: the checkpoint it starts from (when it has none of its own yet), and the budget
+    # of its epoch checkpoints (Settings.checkpoint_budget_bytes).
+    branch_from: str | None = None
+    checkpoint_budget: int = DEFAULT_CHECKPOINT_BUDGET
     # A user's entry point instead of the engine (spec kind "script").
     script: ScriptLaunch | None = None
 

@@ -92,6 +92,8 @@ def run_job(
         resume=job.resume,
         data=data,
         persisted_seq=job.persisted_seq,
+        branch_from=Path(job.branch_from) if job.branch_from else None,
+        checkpoint_budget=job.checkpoint_budget,
     )
 
 

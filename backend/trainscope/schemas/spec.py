@@ -114,6 +114,12 @@ class RunSpec(BaseModel):
         "written by the server, ignored on input.",
     )
 
+    branch: dict[str, int] | None = Field(
+        None,
+        description="A branch's origin: {run_id, epoch, seq} of the parent's point it goes on "
+        "from (POST /api/runs/{id}/branch); written by the server.",
+    )
+
     @model_validator(mode="before")
     @classmethod
     def _external_has_no_data(cls, data: Any) -> Any:

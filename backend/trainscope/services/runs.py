@@ -13,7 +13,7 @@ from pathlib import Path
 from typing import Any
 
 from trainscope.config import Settings
-from trainscope.data_layout import has_checkpoint
+from trainscope.data_layout import BRANCH_ORIGIN, has_checkpoint
 from trainscope.jobs.executor import Executor
 from trainscope.jobs.job import Job
 from trainscope.schemas.overrides import merge_overrides
@@ -21,6 +21,7 @@ from trainscope.schemas.spec import SCRIPT_KIND, RunSpec
 from trainscope.schemas.status import ACTIVE_STATUSES as ACTIVE
 from trainscope.schemas.status import RESUMABLE_STATUSES as RESUMABLE
 from trainscope.services.admission import Admission
+from trainscope.services.branches import branch_spec, branchable_epochs, link_origin
 from trainscope.services.entrypoints import Registry
 from trainscope.services.errors import RunConflict, RunNotFound
 from trainscope.services.external import ExternalRuns, is_external
@@ -118,6 +119,7 @@ class RunService:
         run_dir = self.settings.run_dir(run_id)
         run_dir.mkdir(parents=True, exist_ok=True)
         script = self.scripts.launch(run_id, spec, resume) if spec.kind == SCRIPT_KIND else None
+        origin = run_dir / BRANCH_ORIGIN
         self.executor.submit(
             Job(
                 run_id=run_id,
@@ -127,6 +129,8 @@ class RunService:
                 resume=resume,
                 persisted_seq=persisted_seq,
                 script=script,
+                branch_from=str(origin) if spec.branch is not None else None,
+                checkpoint_budget=self.settings.checkpoint_budget_bytes,
             )
         )
 
@@ -138,6 +142,7 @@ class RunService:
             spec = self.scripts.restart_spec(parent.spec, overrides)
             return self.create(spec, parent_id=parent.id, client=client)
         merged = merge_overrides(parent.spec, overrides)
+        merged.pop("branch", None)  # a restart starts from scratch, whatever its parent was
         if "name" not in overrides and parent.name:
             merged["name"] = parent.name
         spec = RunSpec.model_validate(merged)  # ValidationError → 422, like a new spec
@@ -184,6 +189,32 @@ class RunService:
                 seeded = spec.model_copy(update={"options": options})
             made.append(self.create(seeded, parent_id=parent.id, admitted=True))
         return group, parent, made
+
+    def branchable_epochs(self, run: RunRecord) -> list[int]:
+        return branchable_epochs(self.settings.run_dir(run.id))
+
+    def branch(
+        self, run_id: int, epoch: int, options: dict[str, Any], client: str | None = None
+    ) -> RunRecord:
+        """A new run going on from `run_id`'s checkpoint at the end of `epoch` with `options`
+        changed (services/branches.py says what may change, docs/api.md why)."""
+        parent = self.get_trainable(run_id, "branched")
+        if is_script(parent):
+            raise RunConflict(f"run {run_id} is a script run: branching it is not supported yet")
+        parent_dir = self.settings.run_dir(run_id)
+        spec = branch_spec(parent.spec, parent.name, run_id, parent_dir, epoch, options)
+        self.admission.admit(spec, client)
+        run = self.store.create_run(
+            spec.model_dump(mode="json"),
+            name=spec.name,
+            parent_id=parent.id,
+            group=spec.group,
+            tags=spec.tags,
+        )
+        link_origin(parent_dir, epoch, self.settings.run_dir(run.id))
+        self.pipeline.announce(run.to_json())
+        self._submit(run.id, spec, resume=False)
+        return run
 
     def resume(self, run_id: int) -> RunRecord:
         run = self.get_trainable(run_id, "resumed")
@@ -240,6 +271,18 @@ class RunService:
 
     def delete(self, run_id: int) -> None:
         run = self.get(run_id)
+        # A branch's history is its parent's points up to the branch (referenced, not copied):
+        # deleting the parent would cut it, so it is refused while branches remain.
+        branches = [
+            r.id
+            for r in self.store.list_runs(limit=None)
+            if (r.spec.get("branch") or {}).get("run_id") == run_id
+        ]
+        if branches:
+            raise RunConflict(
+                f"run {run_id} has branches ({', '.join(map(str, sorted(branches)))}) whose "
+                "history is its points; delete them first"
+            )
         if run.status in ACTIVE and not is_external(run):
             self.executor.stop(run_id)
         self.store.delete_run(run_id)

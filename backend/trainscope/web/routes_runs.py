@@ -109,7 +109,9 @@ def list_runs(
 
 @router.get("/{run_id}", summary="One run", responses=error_responses(404, 422))
 def get_run(runs: RunsDep, run_id: RunId) -> dict[str, Any]:
-    return runs.get(run_id).to_json()
+    """With `branchable_epochs`: the epochs POST /api/runs/{id}/branch can start from."""
+    run = runs.get(run_id)
+    return {**run.to_json(), "branchable_epochs": runs.branchable_epochs(run)}
 
 
 @router.post(
@@ -141,6 +143,27 @@ def restart_run(
     replace. The result is validated like a new spec (422 naming the field). 409 for an
     external run (its own script trains it)."""
     return runs.restart(run_id, overrides, client=_client(request)).to_json()
+
+
+class BranchBody(BaseModel):
+    epoch: int = Field(ge=1, description="The epoch whose end the branch goes on from.")
+    options: dict[str, Any] = Field(
+        default_factory=dict, description="Options changed from the branch point on."
+    )
+
+
+@router.post(
+    "/{run_id}/branch",
+    status_code=status.HTTP_201_CREATED,
+    summary="Branch from an epoch with changed options: a new run going on from its checkpoint",
+    responses=error_responses(404, 409, 413, 422, 429),
+)
+def branch_run(request: Request, runs: RunsDep, run_id: RunId, body: BranchBody) -> dict[str, Any]:
+    """The new run's `spec.branch` is {run_id, epoch}; it trains the epochs after `epoch` from
+    the parent's checkpoint there with `options` merged. 422 naming an option that cannot
+    change (mini_batch_size, seed, shuffle); 409 listing the branchable epochs when `epoch`
+    has no checkpoint. See docs/api.md for the optimizer state and the schedule."""
+    return runs.branch(run_id, body.epoch, body.options, client=_client(request)).to_json()
 
 
 class RepeatBody(BaseModel):

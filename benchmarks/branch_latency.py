@@ -1,0 +1,104 @@
+"""Branch → first point, and the disk the epoch checkpoints of a 100-epoch run take.
+
+Latency: a real `trainscope serve` (warm workers); a finished 30-epoch parent; POST branch at
+epochs 1, 15 and 29 → the branch's first point on its websocket. Disk: each preset trained one
+epoch on digits (the checkpoint's size does not grow with the epoch), its epoch checkpoint
+measured, and the default retention rule (1 GB) applied to 100 of them.
+
+    python benchmarks/branch_latency.py
+
+Goal (issue 16): branch → first point under 300 ms warm, whatever the epoch.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import statistics
+import sys
+import tempfile
+import time
+from pathlib import Path
+from typing import Any
+
+import httpx
+from websockets.asyncio.client import connect
+
+sys.path.insert(0, str(Path(__file__).parent))
+from stream_latency import FINAL, free_port, spec, start_server
+from trainscope.data_layout import DEFAULT_CHECKPOINT_BUDGET, epoch_checkpoints
+from trainscope.engine.loop import train
+from trainscope.engine.retention import epochs_to_keep
+from trainscope.schemas.model import MODEL_PRESETS
+from trainscope.schemas.spec import RunSpec
+
+
+async def measure_branches(base: str, ws_base: str, epochs: list[int], n: int) -> dict[int, Any]:
+    out: dict[int, Any] = {}
+    async with httpx.AsyncClient(base_url=base, timeout=60) as api:
+        parent = (await api.post("/api/runs", json=spec(30, "branch-parent"))).json()
+        while (await api.get(f"/api/runs/{parent['id']}")).json()["status"] not in FINAL:
+            await asyncio.sleep(0.1)
+        for epoch in epochs:
+            times = []
+            for _ in range(n):
+                t0 = time.perf_counter()
+                body = {"epoch": epoch, "options": {"max_epochs": epoch + 1}}
+                child = (await api.post(f"/api/runs/{parent['id']}/branch", json=body)).json()
+                async with connect(f"{ws_base}/ws/runs/{child['id']}", max_size=None) as ws:
+                    async for raw in ws:
+                        if json.loads(raw)["type"] == "points":
+                            times.append(time.perf_counter() - t0)
+                            break
+                while (await api.get(f"/api/runs/{child['id']}")).json()["status"] not in FINAL:
+                    await asyncio.sleep(0.05)
+            out[epoch] = round(statistics.median(times) * 1e3, 1)
+    return out
+
+
+def checkpoint_disk(data_dir: Path) -> dict[str, Any]:
+    out: dict[str, Any] = {}
+    for preset in MODEL_PRESETS:
+        run_dir = data_dir / preset
+        try:
+            run_spec = RunSpec.model_validate(
+                {
+                    "dataset": {"name": "digits"},
+                    "model": {"preset": preset},
+                    "options": {"max_epochs": 1, "execution_environment": "cpu"},
+                }
+            )
+        except ValueError as exc:
+            out[preset] = f"not measured: {str(exc).splitlines()[0]}"
+            continue
+        train(run_spec, lambda e: None, data_dir=data_dir, run_dir=run_dir)
+        size = next(iter(epoch_checkpoints(run_dir).values())).stat().st_size
+        sizes = dict.fromkeys(range(1, 101), size)
+        kept = epochs_to_keep(sizes, DEFAULT_CHECKPOINT_BUDGET, best_epoch=None)
+        out[preset] = {
+            "checkpoint_mb": round(size / 1e6, 3),
+            "kept_of_100": len(kept),
+            "disk_mb": round(size * len(kept) / 1e6, 1),
+        }
+    return out
+
+
+def main() -> None:
+    with tempfile.TemporaryDirectory() as tmp:
+        port = free_port()
+        proc = start_server(Path(tmp), port)
+        try:
+            latency = asyncio.run(
+                measure_branches(
+                    f"http://127.0.0.1:{port}", f"ws://127.0.0.1:{port}", [1, 15, 29], 3
+                )
+            )
+        finally:
+            proc.terminate()
+            proc.wait(timeout=30)
+        disk = checkpoint_disk(Path(tmp) / "disk")
+    print(json.dumps({"branch_to_first_point_median_ms": latency, "disk": disk}, indent=2))
+
+
+if __name__ == "__main__":
+    main()
