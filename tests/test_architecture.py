@@ -64,6 +64,8 @@ ALLOWED: dict[str, set[str]] = {
     },
     "client": set(),
     "sdk": {"version", "schemas", "store"},
+    # Framework adapters (TensorBoard, wandb, …) over the SDK; none imports its framework early.
+    "integrations": {"sdk", "schemas"},
     "cli": {
         "version",
         "schemas",
@@ -75,7 +77,7 @@ ALLOWED: dict[str, set[str]] = {
         "entrypoints",
         "services",
     },
-    "trainscope": {"version", "sdk"},
+    "trainscope": {"version", "sdk", "integrations"},
 }
 # Packages that run in the server process (or must stay importable without torch). numpy is
 # allowed there (the store's columnar chunks); torch and scikit-learn belong to workers.
