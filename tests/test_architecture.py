@@ -66,6 +66,8 @@ ALLOWED: dict[str, set[str]] = {
     "sdk": {"version", "schemas", "store"},
     # Framework adapters (TensorBoard, wandb, …) over the SDK; none imports its framework early.
     "integrations": {"sdk", "schemas"},
+    # Drop-in modules for scripts written for other trackers (trainscope.compat.wandb).
+    "compat": {"sdk", "schemas", "integrations"},
     "cli": {
         "version",
         "schemas",
