@@ -117,6 +117,19 @@ class WandbRun:
             self._commit()  # a new step: what was pending belongs to the old one
         if step is not None:
             self._step = step
+        if commit is not False and not self._pending and not self._models:
+            # The hot path (one log per step): no copy into the pending dict.
+            values = _flatten(data)
+            self.summary.update(values)
+            run = self._run
+            if run is not None and values:
+                if self._step_metric:
+                    self._pending = values  # _commit splits them over their x axes
+                    self._commit()
+                    return
+                run.log(values, self._step)
+            self._step += 1
+            return
         self._pending.update(_flatten(data))
         if commit is not False:
             self._commit()
@@ -126,7 +139,9 @@ class WandbRun:
         if self._models:
             values.setdefault("grad_norm", _grad_norm(self._models))
         self.summary.update(values)
-        if self._run is not None and values:
+        if self._run is not None and values and not self._step_metric:
+            self._run.log(values, self._step)  # the common case: no define_metric axes
+        elif self._run is not None and values:
             by_axis: dict[int, dict[str, Any]] = {}
             for name, value in values.items():
                 axis = self._step_metric.get(name)
