@@ -66,6 +66,10 @@ ALLOWED: dict[str, set[str]] = {
     # `trainscope serve`'s start-up checks and `db check | backup | restore` (the data dir).
     "cli_data": {"version", "config", "data_layout", "store"},
     "sdk": {"version", "schemas", "store"},
+    # Framework adapters (TensorBoard, wandb, …) over the SDK; none imports its framework early.
+    "integrations": {"sdk", "schemas"},
+    # Drop-in modules for scripts written for other trackers (trainscope.compat.wandb).
+    "compat": {"sdk", "schemas", "integrations"},
     "cli": {
         "cli_data",
         "version",
@@ -78,7 +82,7 @@ ALLOWED: dict[str, set[str]] = {
         "entrypoints",
         "services",
     },
-    "trainscope": {"version", "sdk"},
+    "trainscope": {"version", "sdk", "integrations"},
 }
 # Packages that run in the server process (or must stay importable without torch). numpy is
 # allowed there (the store's columnar chunks); torch and scikit-learn belong to workers.

@@ -11,9 +11,10 @@ from typing import TYPE_CHECKING, Any
 from trainscope.version import __version__
 
 if TYPE_CHECKING:
+    from trainscope.integrations.tensorboard import SummaryWriter
     from trainscope.sdk import Run, finish, init, log
 
-__all__ = ["Run", "__version__", "finish", "init", "log"]
+__all__ = ["Run", "SummaryWriter", "__version__", "finish", "init", "log"]
 
 
 def __getattr__(name: str) -> Any:
@@ -23,4 +24,9 @@ def __getattr__(name: str) -> Any:
         value = getattr(sdk, name)
         globals()[name] = value  # the next lookup is a plain attribute: no __getattr__
         return value
+    if name == "SummaryWriter":
+        from trainscope.integrations.tensorboard import SummaryWriter
+
+        globals()[name] = SummaryWriter
+        return SummaryWriter
     raise AttributeError(f"module 'trainscope' has no attribute {name!r}")
