@@ -14,6 +14,9 @@ from trainscope.schemas.events import Point
 
 from .conftest import Recording, Runner, spec_of
 
+# Real processes or real training (the slow tier).
+pytestmark = pytest.mark.slow
+
 
 def test_every_checkpoint_is_kept_while_they_fit_the_budget() -> None:
     sizes = dict.fromkeys(range(1, 11), 100)

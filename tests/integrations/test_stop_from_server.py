@@ -10,6 +10,9 @@ import pytest
 from ..sdk.conftest import finish, first_line, script, wait_run
 from ..web.conftest import Server
 
+# Real processes or real training (the slow tier).
+pytestmark = pytest.mark.slow
+
 LOOPS = {
     "summary_writer": """
         import time

@@ -5,8 +5,13 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import pytest
+
 from ..sdk.conftest import all_points, finish, script
 from ..web.conftest import Server
+
+# Real processes or real training (the slow tier).
+pytestmark = pytest.mark.slow
 
 
 def test_a_tensorboard_script_becomes_one_run(tmp_path: Path) -> None:

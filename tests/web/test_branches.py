@@ -5,7 +5,12 @@ from __future__ import annotations
 import time
 from typing import Any
 
+import pytest
+
 from .conftest import Server, rest_points, spec, wait_status
+
+# Real processes or real training (the slow tier).
+pytestmark = pytest.mark.slow
 
 ENDED = ("completed", "failed", "stopped", "diverged")
 
