@@ -13,6 +13,11 @@ Then the time per diagnosis (`diagnose` only, and `Curves.from_columns` on its o
 5,000- and 20,000-point runs: the live doctor reruns it about every second per running run.
 
     python benchmarks/doctor_accuracy.py [--per-scenario 20] [--seed 42] [--max-points 500]
+        [--corpus real|synthetic|both]
+
+`--corpus real` scores the corpus of real engine runs instead (tests/doctor/corpus, built and
+labelled by benchmarks/doctor_corpus.py): the same precision and recall per code, reported
+apart from the synthetic figures.
 
 Prints a table and writes benchmarks/results/doctor_accuracy.json. Goals (issue 7): precision
 and recall ≥ 0.9 for every code; a 20,000-point diagnosis in a few milliseconds.
@@ -93,6 +98,77 @@ def score(cases: list[Case], max_points: int | None) -> dict[str, Any]:
         "per_code": per_code,
         "errors": dict(errors.most_common()),
     }
+
+
+def real_cases() -> list[tuple[str, frozenset[str], set[str]]]:
+    """(name, expert labels, codes fired) for every run of the real corpus."""
+    sys.path.insert(0, str(ROOT / "benchmarks"))
+    from tests.doctor.real_corpus import diagnose_run, load_corpus
+
+    from doctor_corpus import label_of
+
+    out = []
+    for r in load_corpus():
+        got = {f.code for f in diagnose_run(r) if f.severity != "ok"}
+        out.append((r["name"], label_of(r["name"]), got))
+    return out
+
+
+def score_real() -> dict[str, Any]:
+    tp: Counter[str] = Counter()
+    fp: Counter[str] = Counter()
+    fn: Counter[str] = Counter()
+    errors: dict[str, str] = {}
+    cases = real_cases()
+    for name, labels, got in cases:
+        for code in got | labels:
+            if code in got and code in labels:
+                tp[code] += 1
+            elif code in got:
+                fp[code] += 1
+            else:
+                fn[code] += 1
+        if got != labels:
+            extra = " ".join(f"+{c}" for c in sorted(got - labels))
+            missed = " ".join(f"-{c}" for c in sorted(labels - got))
+            errors[name] = f"{extra} {missed}".strip()
+    per_code = {
+        code: {
+            "labelled": tp[code] + fn[code],
+            "fired": tp[code] + fp[code],
+            "true_positives": tp[code],
+            "precision": round(tp[code] / max(1, tp[code] + fp[code]), 3),
+            "recall": round(tp[code] / max(1, tp[code] + fn[code]), 3),
+        }
+        for code in sorted(set(tp) | set(fp) | set(fn))
+    }
+    healthy = [c for c in cases if not c[1]]
+    return {
+        "runs": len(cases),
+        "labels": dict(Counter(code for _, labels, _ in cases for code in labels)),
+        "healthy_runs": len(healthy),
+        "healthy_runs_warned": sum(bool(got) for _, _, got in healthy),
+        "exact_label_sets": sum(labels == got for _, labels, got in cases),
+        "per_code": per_code,
+        "errors": errors,
+    }
+
+
+def print_real(real: dict[str, Any]) -> None:
+    print(f"real corpus — {real['runs']} engine runs, labels {real['labels']}")
+    print(f"{'code':<20} {'labelled':>8} {'fired':>6} {'precision':>9} {'recall':>7}")
+    for code, row in real["per_code"].items():
+        flag = "" if min(row["precision"], row["recall"]) >= GOAL else "  < goal"
+        print(
+            f"{code:<20} {row['labelled']:>8} {row['fired']:>6} {row['precision']:>9.3f} "
+            f"{row['recall']:>7.3f}{flag}"
+        )
+    print(
+        f"label set exactly right: {real['exact_label_sets']}/{real['runs']}; healthy runs "
+        f"given a finding: {real['healthy_runs_warned']}/{real['healthy_runs']}"
+    )
+    for name, err in real["errors"].items():
+        print(f"  {name}: {err}")
 
 
 def lr_range_accuracy(cases: list[Case]) -> dict[str, Any]:
@@ -201,7 +277,15 @@ def main() -> None:
     parser.add_argument("--seed", type=int, default=42)
     parser.add_argument("--max-points", type=int, default=500)
     parser.add_argument("--repeat", type=int, default=50)
+    parser.add_argument("--corpus", choices=("real", "synthetic", "both"), default="both")
     args = parser.parse_args()
+    RESULTS.mkdir(exist_ok=True)
+    if args.corpus in ("real", "both"):
+        real = score_real()
+        (RESULTS / "doctor_accuracy_real.json").write_text(json.dumps(real, indent=2) + "\n")
+        print_real(real)
+        if args.corpus == "real":
+            return
 
     cases = labelled_cases(args.per_scenario, args.seed)
     scenarios = Counter(c.scenario for c in cases)

@@ -59,4 +59,35 @@ def explained_away(findings: list[Finding]) -> list[Finding]:
         and flat.iteration >= early.iteration
     ):
         findings = [f for f in findings if f is not flat]
+    # One root cause per run. A diverged run needs nothing else said; a learn rate far too
+    # small explains a poor, flat run: "underfitting" (a bigger model, less L2) or "plateau"
+    # (a schedule) would tell that same run as a different story.
+    if "diverged" in codes:
+        findings = [f for f in findings if f.code not in DIVERGED_EXPLAINS]
+    if "too-slow" in codes:
+        findings = [f for f in findings if f.code not in SLOW_EXPLAINS]
+    # An unstable run (loss far above its first value: the learn rate is too high) stalls,
+    # sits at chance or never settles because of it: the same cause, not a plateau to
+    # schedule, a model too small or a learn rate too small.
+    spikes = codes.get("loss-spikes")
+    if spikes is not None and "bursts" in spikes.evidence:
+        findings = [f for f in findings if f.code not in UNSTABLE_EXPLAINS]
     return findings
+
+
+# ("still-improving" stays: more epochs does not contradict a higher learn rate.)
+SLOW_EXPLAINS = frozenset({"underfitting", "plateau"})
+UNSTABLE_EXPLAINS = frozenset({"plateau", "underfitting", "too-slow"})
+# A bad initial loss is a cause of its own (the initialisation), and a preflight's verdict
+# stays: only the training story after the divergence goes.
+DIVERGED_EXPLAINS = frozenset(
+    {
+        "loss-spikes",
+        "too-slow",
+        "lr-decay-too-early",
+        "overfitting",
+        "plateau",
+        "underfitting",
+        "still-improving",
+    }
+)

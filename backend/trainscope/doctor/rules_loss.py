@@ -17,6 +17,14 @@ from trainscope.doctor.signals import MAD_TO_SIGMA, finite_median, window
 RUNAWAY_RATIO = 3.0
 # loss-spikes: "several" spikes.
 MIN_SPIKES = 3
+# loss-spikes, unstable: a training loss this many times the first one (computed before any
+# update) is no noise and no trend: the steps are too big. Judged against the first loss, not
+# a trend, it also sees a jump in the first iterations (where there is no trend yet) and a
+# burst longer than a trend block (which lifts the trend with it), and it cannot be fooled by
+# the heavy-tailed noise of a loss near zero (the first loss is far from zero).
+UNSTABLE_RATIO = 3.0
+UNSTABLE_EARLY = 5  # rows past the trend's blind first half block that still count as early
+UNSTABLE_LONG = 4  # rows above: longer than a spike's decay (1-4 iterations)
 # too-slow: relative change of the loss over its first TOO_SLOW_WINDOW iterations (after
 # warm-up) below which it "barely moved"; the two ends are medians of TOO_SLOW_EDGE iterations.
 TOO_SLOW_WINDOW = 100
@@ -99,10 +107,64 @@ def diverged(a: Analysis) -> Finding | None:
     )
 
 
+def unstable(a: Analysis) -> Finding | None:
+    """Loss far above the first loss: "unstable, the learn rate is too high"."""
+    it, loss = a.loss
+    if len(loss) < 10 or not (loss[0] > 0):
+        return None
+    # The reference: the first loss, or the start's level, or ln C for a classifier, whichever
+    # is highest (a suspiciously low first loss is initial-loss's finding, not a scale).
+    c = a.curves
+    ref = max(float(loss[0]), a.start_level)
+    if c.task == "classification" and c.n_classes and c.n_classes >= 2:
+        ref = max(ref, math.log(c.n_classes))
+    above = np.flatnonzero(loss > UNSTABLE_RATIO * ref)
+    if not len(above) or not ref > 0:
+        return None
+    k = int(above[np.argmax(loss[above])])
+    bursts = 1 + int(np.count_nonzero(np.diff(above) > 3))
+    # One short spike later in the run that recovers is the spike rule's to judge (one is no
+    # pattern); an explosion at the start (where the trend is blind), a second burst, or a
+    # burst longer than a spike's few iterations is instability.
+    early = int(above[0]) < trend_width(len(loss)) // 2 + UNSTABLE_EARLY
+    if not (early or bursts >= 2 or len(above) > UNSTABLE_LONG):
+        return None
+    opts = a.ctx.options
+    patch = options_patch(initial_learn_rate=scaled_learn_rate(opts, 0.1))
+    message = (
+        f"Training loss rose to {times(float(loss[k] / ref))}× its first value "
+        f"({num(float(loss[k]))} against {num(ref)}) at iteration {int(it[k])}, in "
+        f"{bursts} burst{'s' if bursts > 1 else ''} over {len(above)} iterations from iteration "
+        f"{int(it[above[0]])}: the run is unstable at learn rate {num(opts.learn_rate)}; a "
+        "lower learn rate (or clipping the gradients) is the cure."
+    )
+    evidence: dict[str, EvidenceValue] = {
+        "first_loss": ref,
+        "largest_loss": float(loss[k]),
+        "largest_iteration": int(it[k]),
+        "largest_ratio": float(loss[k] / ref),
+        "iterations_above": len(above),
+        "bursts": bursts,
+        "threshold_ratio": UNSTABLE_RATIO,
+        "initial_learn_rate": opts.learn_rate,
+    }
+    return Finding(
+        "loss-spikes",
+        "warning",
+        int(it[above[0]]),
+        message,
+        evidence,
+        patch,
+        describe(opts, patch),
+    )
+
+
 def loss_spikes(a: Analysis) -> Finding | None:
     # A diverged run's spikes are part of its `diverged` finding, which suggests the fix.
-    if a.diverged or len(a.spikes) < MIN_SPIKES:
+    if a.diverged:
         return None
+    if len(a.spikes) < MIN_SPIKES:
+        return unstable(a)
     opts = a.ctx.options
     s = a.spikes
     k = s.largest()

@@ -27,6 +27,11 @@ OVERFIT_AFTER = 3
 TRAIN_STILL_FALLING = 0.05
 OVERFIT_GAP = 0.10
 GAP_VALIDATIONS = 3
+# memorised: training accuracy at least MEMORISED_ACCURACY (the training set learnt by heart)
+# and validation accuracy MEMORISED_GAP or more below it: a smaller gap than OVERFIT_GAP
+# counts, because the training side has nowhere left to go while validation stays behind.
+MEMORISED_ACCURACY = 0.995
+MEMORISED_GAP = 0.05
 PATIENCE = 5
 # plateau: the best validation loss so far was already within max(PLATEAU_TOLERANCE, 2 × the
 # validation noise) of today's level PLATEAU_MIN validations ago and PLATEAU_FRACTION of all
@@ -86,6 +91,21 @@ def accuracy_gaps(a: Analysis) -> np.ndarray:
     return np.asarray(train - v.metric)
 
 
+def recent_gap(a: Analysis) -> tuple[float, bool]:
+    """(the mean train−val accuracy gap over the last validations, whether it counts as
+    overfitting: above OVERFIT_GAP, or above MEMORISED_GAP with the training set memorised)."""
+    v = a.val
+    gaps = accuracy_gaps(a)
+    recent = gaps[-GAP_VALIDATIONS:]
+    enough = len(gaps) >= MIN_VALIDATIONS and bool(np.isfinite(recent).all())
+    if not enough:
+        return math.nan, False
+    gap = float(np.mean(recent))
+    train_acc = float(np.mean(v.metric[-GAP_VALIDATIONS:])) + gap
+    memorised = train_acc >= MEMORISED_ACCURACY and gap >= MEMORISED_GAP
+    return gap, bool(gap > OVERFIT_GAP or memorised)
+
+
 def overfitting(a: Analysis) -> Finding | None:
     if a.diverged:
         return None
@@ -93,10 +113,7 @@ def overfitting(a: Analysis) -> Finding | None:
     r = val_rise(a)
     by_loss = r is not None and r.overfitting
     gaps = accuracy_gaps(a)
-    recent = gaps[-GAP_VALIDATIONS:]
-    enough = len(gaps) >= MIN_VALIDATIONS and bool(np.isfinite(recent).all())
-    gap = float(np.mean(recent)) if enough else math.nan
-    by_gap = bool(gap > OVERFIT_GAP)
+    gap, by_gap = recent_gap(a)
     if not (by_loss or by_gap):
         return None
 
@@ -124,7 +141,7 @@ def overfitting(a: Analysis) -> Finding | None:
         )
         iteration = best_it
     else:
-        above = np.flatnonzero(~(gaps > OVERFIT_GAP))
+        above = np.flatnonzero(~(gaps > min(OVERFIT_GAP, gap)))
         first = int(above[-1]) + 1 if len(above) else 0
         iteration = int(v.iteration[min(first, len(v) - 1)])
     if by_gap:
@@ -164,6 +181,8 @@ def plateau(a: Analysis) -> Finding | None:
     r = val_rise(a)
     if r is not None and r.overfitting:
         return None  # rising, not flat: that is overfitting's finding
+    if recent_gap(a)[1]:
+        return None  # flat because the training set is learnt: overfitting's finding too
     noise = relative_noise(v.loss)
     tol = max(PLATEAU_TOLERANCE, 2 * noise)
     # Where it is now: the median of the latest validations (a minimum would be an outlier's).
