@@ -34,8 +34,6 @@ def is_sweep(spec_path: Path) -> bool:
 
 def submit(spec_path: Path, url: str, token: str | None) -> dict[str, Any]:
     """POST a run spec to /api/runs, or a sweep file to /api/sweeps; the created resource."""
-    import httpx
-
     try:
         body = spec_path.read_bytes()
     except FileNotFoundError:
@@ -50,9 +48,24 @@ def submit(spec_path: Path, url: str, token: str | None) -> dict[str, Any]:
         body = json.dumps(whole).encode()
     else:
         body = _upload_local_data(body, spec_path, url, token)
+    return _create(url, f"/api/{'sweeps' if sweep else 'runs'}", body, token, str(spec_path))
+
+
+def submit_entrypoint(
+    name: str, args: dict[str, Any], url: str, token: str | None
+) -> dict[str, Any]:
+    """POST a run of a registered entry point with these option values; the run."""
+    body = json.dumps({"entrypoint": name, "args": args}).encode()
+    return _create(url, "/api/runs", body, token, f"entry point {name}")
+
+
+def _create(url: str, path: str, body: bytes, token: str | None, what: str) -> dict[str, Any]:
+    """POST `body` to `path`; the created resource, or SubmitError saying why not."""
+    import httpx
+
     try:
         response = httpx.post(
-            f"{url.rstrip('/')}/api/{'sweeps' if sweep else 'runs'}",
+            f"{url.rstrip('/')}{path}",
             content=body,
             headers={"Content-Type": "application/json", **_headers(token)},
             timeout=30,
@@ -60,30 +73,9 @@ def submit(spec_path: Path, url: str, token: str | None) -> dict[str, Any]:
     except httpx.HTTPError as exc:
         raise SubmitError(f"cannot reach {url}: {exc}") from None
     if response.status_code != 201:
-        raise SubmitError(f"{spec_path}: the server refused it ({_refusal(response)})")
-    run: dict[str, Any] = response.json()
-    return run
-
-
-def submit_entrypoint(
-    name: str, args: dict[str, Any], url: str, token: str | None
-) -> dict[str, Any]:
-    """POST a run of a registered entry point with these option values; the run."""
-    import httpx
-
-    try:
-        response = httpx.post(
-            f"{url.rstrip('/')}/api/runs",
-            json={"entrypoint": name, "args": args},
-            headers=_headers(token),
-            timeout=30,
-        )
-    except httpx.HTTPError as exc:
-        raise SubmitError(f"cannot reach {url}: {exc}") from None
-    if response.status_code != 201:
-        raise SubmitError(f"entry point {name}: the server refused it ({_refusal(response)})")
-    run: dict[str, Any] = response.json()
-    return run
+        raise SubmitError(f"{what}: the server refused it ({_refusal(response)})")
+    created: dict[str, Any] = response.json()
+    return created
 
 
 def _refusal(response: Any) -> str:

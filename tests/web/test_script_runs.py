@@ -5,6 +5,7 @@ script that uses the SDK, a pydantic function."""
 from __future__ import annotations
 
 import json
+import subprocess
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -13,6 +14,7 @@ from typing import Any
 import httpx
 import pytest
 
+from ..support import console_script
 from .conftest import Server, collect_until_end, rest_points, wait_status
 
 pytestmark = pytest.mark.slow
@@ -256,3 +258,50 @@ def test_a_crash_keeps_its_traceback_in_the_console_and_the_message(server: Serv
         logs = client.get(f"/api/runs/{run['id']}/logs").json()["lines"]
         assert any(line["stream"] == "stderr" and "Traceback" in line["text"] for line in logs)
         assert json.dumps(logs)  # plain JSON
+
+
+def test_submit_runs_an_entry_point_from_a_terminal(server: Server) -> None:
+    """`trainscope submit --entrypoint NAME --arg k=v --follow`: the run, followed to its end;
+    a value the schema refuses is named, with exit 2 and no traceback."""
+    done = subprocess.run(
+        [
+            console_script(),
+            "submit",
+            "--entrypoint",
+            "plain",
+            "--arg",
+            "epochs=1",
+            "--arg",
+            "lr=0.2",
+            "--url",
+            server.url,
+            "--follow",
+        ],
+        capture_output=True,
+        text=True,
+        timeout=180,
+        check=False,
+    )
+    assert done.returncode == 0, done.stderr
+    run_id = int(done.stdout.split()[1])
+    with server.api() as client:
+        run = client.get(f"/api/runs/{run_id}").json()
+    assert run["status"] == "completed" and run["spec"]["args"]["lr"] == 0.2
+    bad = subprocess.run(
+        [
+            console_script(),
+            "submit",
+            "--entrypoint",
+            "plain",
+            "--arg",
+            "lr=fast",
+            "--url",
+            server.url,
+        ],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+    assert bad.returncode == 2
+    assert "args.lr: must be a number" in bad.stderr and "Traceback" not in bad.stderr
