@@ -32,6 +32,7 @@ from websockets.asyncio.client import connect
 
 sys.path.insert(0, str(Path(__file__).parent))
 from stream_latency import free_port
+from stream_latency import start_server as serve
 
 RESULTS = Path(__file__).parent / "results"
 WORKER_NICENESS = 10  # jobs/worker.py
@@ -62,33 +63,8 @@ print(f"train seconds: {time.perf_counter() - started:.4f}")
 
 
 def start_server(data_dir: Path, port: int, script: Path) -> subprocess.Popen[bytes]:
-    exe = Path(sys.executable).parent / "trainscope"
-    proc = subprocess.Popen(
-        [
-            str(exe),
-            "serve",
-            "--port",
-            str(port),
-            "--data-dir",
-            str(data_dir),
-            "--entrypoint",
-            f"bench={script}",
-        ],
-        env={**__import__("os").environ, "TRAINSCOPE_MAX_RUNS": "1"},
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-    )
-    deadline = time.monotonic() + 180
-    while time.monotonic() < deadline:
-        try:
-            health = httpx.get(f"http://127.0.0.1:{port}/api/health", timeout=1).json()
-            if health["workers"]["ready"] >= 1:
-                return proc
-        except httpx.HTTPError:
-            pass
-        time.sleep(0.1)
-    proc.kill()
-    raise SystemExit("server did not start")
+    """One worker, the benchmark's script registered as the entry point `bench`."""
+    return serve(data_dir, port, workers=1, extra_args=("--entrypoint", f"bench={script}"))
 
 
 def wait_end(client: httpx.Client, run_id: int, timeout: float = 600) -> dict[str, Any]:
@@ -212,9 +188,9 @@ def main() -> None:
         f"training loop watched vs plain: median {result['overhead_percent']['median']:+.2f} % "
         f"({pairs})   goal ≤ 3 %"
     )
-    RESULTS.mkdir(exist_ok=True)
-    name = "script_runs_quick.json" if a.quick else "script_runs.json"
-    (RESULTS / name).write_text(json.dumps(result, indent=2) + "\n")
+    folder = RESULTS / "quick" if a.quick else RESULTS  # as run_all.py keeps quick runs
+    folder.mkdir(parents=True, exist_ok=True)
+    (folder / "script_runs.json").write_text(json.dumps(result, indent=2) + "\n")
 
 
 if __name__ == "__main__":

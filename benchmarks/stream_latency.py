@@ -57,9 +57,11 @@ def free_port() -> int:
         return port
 
 
-def start_server(data_dir: Path, port: int, workers: int = 2) -> subprocess.Popen[bytes]:
-    """A real `trainscope serve`, returned once its `workers` pre-warmed workers are ready (so
-    none is starting while we measure)."""
+def start_server(
+    data_dir: Path, port: int, workers: int = 2, extra_args: tuple[str, ...] = ()
+) -> subprocess.Popen[bytes]:
+    """A real `trainscope serve` (with `extra_args`), returned once its `workers` pre-warmed
+    workers are ready (so none is starting while we measure)."""
     exe = Path(sys.executable).parent / "trainscope"
     env = {**os.environ, "TRAINSCOPE_MAX_RUNS": str(workers)}
     proc = subprocess.Popen(
@@ -70,6 +72,7 @@ def start_server(data_dir: Path, port: int, workers: int = 2) -> subprocess.Pope
             str(port),
             "--data-dir",
             str(data_dir),
+            *extra_args,
         ],
         env=env,
         stdout=subprocess.DEVNULL,
