@@ -92,7 +92,7 @@ class ScriptExecutor(ExecutorCore[Script]):
                     )
                     out.append((run_id, status))
 
-    def _control(self, seat: Script, message: Control) -> None:
+    def _control(self, seat: Script, message: Control, out: list[RunEvent]) -> None:
         pass  # a script sends no control messages
 
     def _advance(self, now: float, out: list[RunEvent]) -> None:

@@ -2,12 +2,19 @@
 
 from __future__ import annotations
 
+import ctypes
+import errno
+import io
+import multiprocessing
 import subprocess
 import sys
 import threading
 import time
 from pathlib import Path
 
+import pytest
+
+from tests.jobs.conftest import MakeJob
 from trainscope.jobs.gpus import count_listed_gpus, count_visible
 from trainscope.jobs.messages import JobDone, Message
 from trainscope.jobs.outbox import Outbox
@@ -148,3 +155,60 @@ def test_messages_survive_the_wire_encoding() -> None:
         WorkerReady(slot=0, pid=1, device="cpu (1 threads)", gpu_count=0, warmup_s=0.5),
     ]
     assert decode(pickle.loads(pickle.dumps(encode(batch)))) == batch
+
+
+class FullDisk(io.TextIOBase):
+    """A stderr on a full disk: the server's log, `trainscope serve 2> data/server.log`."""
+
+    def write(self, s: str) -> int:
+        raise OSError(errno.ENOSPC, "No space left on device")
+
+
+def test_a_worker_reports_a_failed_run_even_when_its_log_is_on_a_full_disk(
+    monkeypatch: pytest.MonkeyPatch, make_job: MakeJob
+) -> None:
+    from trainscope.jobs import worker
+
+    def run_job(*args: object) -> None:  # a checkpoint that did not fit
+        raise OSError(errno.ENOSPC, "No space left on device")
+
+    monkeypatch.setattr(worker, "run_job", run_job)
+    monkeypatch.setattr(sys, "stderr", FullDisk())
+    job = make_job()
+    tasks, server_end = multiprocessing.Pipe(duplex=False)
+    server_end.send(job)
+    server_end.send(None)
+    sent = Sent()
+    outbox = Outbox(sent, max_delay_s=0.001)
+    worker._serve(tasks, outbox, ctypes.c_int64(-1))  # returns at the None
+    outbox.close()
+    failed = Status("failed", message="OSError: [Errno 28] No space left on device")
+    assert sent.messages() == [(job.run_id, failed), JobDone(job.run_id)]
+
+
+def test_a_run_its_worker_ended_without_a_status_is_reported_not_left_running(
+    tmp_path: Path, make_job: MakeJob
+) -> None:
+    """The executor's side of the same failure, for a worker that still cannot report: the
+    job's end (JobDone) without its run's final status must not leave the run `running`."""
+    from trainscope.jobs.local import LocalExecutor
+    from trainscope.jobs.messages import RunEvent
+    from trainscope.jobs.slot import Slot
+
+    executor = LocalExecutor(slots=1, data_dir=tmp_path)  # never started: no worker process
+    slot = Slot(0, ctypes.c_int64(-1))
+    slot.run = job = make_job()
+    out: list[RunEvent] = []
+    first = point(1)
+    executor._route(slot, [(job.run_id, first), JobDone(job.run_id)], out)
+    assert out[0] == (job.run_id, first)
+    assert out[1][0] == job.run_id and isinstance(out[1][1], Status)
+    assert out[1][1].status == "failed"  # no checkpoint to resume from
+    assert "without reporting how" in (out[1][1].message or "")
+    assert slot.run is None  # the slot takes the next job
+
+    # A run that did report its end is reported once.
+    slot.run = job = make_job()
+    out = []
+    executor._route(slot, [(job.run_id, Status("completed")), JobDone(job.run_id)], out)
+    assert out == [(job.run_id, Status("completed"))]

@@ -206,7 +206,7 @@ class ExecutorCore(Generic[S]):
                 if isinstance(message[1], Status) and job is not None and job.run_id == message[0]:
                     seat.run_ended = True
             else:
-                self._control(seat, message)
+                self._control(seat, message, out)
 
     def _kill_overdue(self, now: float) -> None:
         """Kill the runs still going after their grace period (in steps, if `_kill` says)."""
@@ -294,7 +294,7 @@ class ExecutorCore(Generic[S]):
     def _collect(self, ready: Any, out: list[RunEvent]) -> None:
         raise NotImplementedError
 
-    def _control(self, seat: S, message: Control) -> None:
+    def _control(self, seat: S, message: Control, out: list[RunEvent]) -> None:
         raise NotImplementedError
 
     def _advance(self, now: float, out: list[RunEvent]) -> None:

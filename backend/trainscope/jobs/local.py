@@ -26,7 +26,7 @@ from trainscope.jobs.executor import ExecutorSnapshot
 from trainscope.jobs.executor_core import ExecutorCore
 from trainscope.jobs.gpus import count_gpus
 from trainscope.jobs.messages import Control, JobDone, RunEvent, WorkerBroken, WorkerReady
-from trainscope.jobs.slot import Slot, died_status
+from trainscope.jobs.slot import Slot, died_status, ended_unreported
 from trainscope.jobs.worker import NO_RUN
 from trainscope.schemas.events import Status
 
@@ -182,9 +182,13 @@ class LocalExecutor(ExecutorCore[Slot]):
             # (RuntimeError): note it on the slot and retry later; never end this thread.
             self._startup_failed(slot, f"cannot start a worker: {type(exc).__name__}: {exc}")
 
-    def _control(self, slot: Slot, message: Control) -> None:
+    def _control(self, slot: Slot, message: Control, out: list[RunEvent]) -> None:
         if isinstance(message, JobDone):
             if slot.run is not None and slot.run.run_id == message.run_id:
+                if not slot.run_ended:
+                    # The worker lived on but could not say how the run ended (it failed while
+                    # reporting): say it for it, or the run would read `running` for good.
+                    out.append((message.run_id, ended_unreported(slot.run)))
                 slot.run = None
                 slot.reset_run()
         elif isinstance(message, WorkerReady):

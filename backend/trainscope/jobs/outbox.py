@@ -9,6 +9,7 @@ training carries on and the batch grows, instead of the loop blocking on a full 
 
 from __future__ import annotations
 
+import contextlib
 import threading
 import time
 import traceback
@@ -83,4 +84,5 @@ class Outbox:
             except Exception:
                 # Something in the batch did not pickle. Connection.send pickles before it
                 # writes, so the pipe is intact: lose this batch, say why, keep going.
-                traceback.print_exc()
+                with contextlib.suppress(OSError):  # a log on a full disk: keep sending
+                    traceback.print_exc()

@@ -14,8 +14,6 @@ from typing import Any
 
 from trainscope.jobs.executor_core import Seat
 from trainscope.jobs.job import Job
-from trainscope.jobs.slot import died_status
-from trainscope.schemas.events import Status
 
 RAY_MISSING = 'TRAINSCOPE_EXECUTOR=ray needs Ray: pip install "trainscope[ray]"'
 # Ray's core, in a driver, hands SIGTERM to abseil's failure handler, which aborts the process
@@ -63,15 +61,6 @@ def describe_node(node: dict[str, Any]) -> str:
     cpus = int(res.get("CPU", 0))
     parts.append(f"{cpus} CPU{'s' if cpus != 1 else ''}")
     return f"{node.get('NodeManagerAddress', '?')}: {', '.join(parts)}"
-
-
-def lost_status(job: Job, why: str) -> Status:
-    """The status of `job`'s run when its Ray worker or node was lost under it: the local
-    executor's rule for a dead worker (interrupted with a checkpoint, else failed)."""
-    status = died_status(job, None).status
-    if status == "interrupted":
-        why += "; resume continues from its checkpoint"
-    return Status(status, message=why)
 
 
 def describe_loss(exc: BaseException) -> str:

@@ -45,9 +45,9 @@ from trainscope.jobs.ray_cluster import (
     describe_node,
     execution_environment,
     load_ray,
-    lost_status,
 )
 from trainscope.jobs.ray_remote import Mailbox, train_task
+from trainscope.jobs.slot import lost_status
 from trainscope.schemas.events import Status
 
 log = logging.getLogger(__name__)
@@ -301,7 +301,7 @@ class RayExecutor(ExecutorCore[Attempt]):
         self._take_gen += 1
         self._take_ref = self._mailbox.take.remote(TAKE_WAIT_S)
 
-    def _control(self, attempt: Attempt, message: Control) -> None:
+    def _control(self, attempt: Attempt, message: Control, out: list[RunEvent]) -> None:
         if isinstance(message, WorkerReady):
             attempt.ready, attempt.pid, attempt.device = True, message.pid, message.device
         elif isinstance(message, JobDone):

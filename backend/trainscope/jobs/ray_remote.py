@@ -161,9 +161,10 @@ def train_task(job: Job, ticket: int, mailbox: Any) -> None:
     except SystemExit:
         pass  # the server went away; nobody is left to tell
     except Exception as exc:
-        traceback.print_exc()  # Ray forwards it to the server's log
-        if not ended:
+        if not ended:  # the end first: printing may fail (a log on a full disk)
             emit(Status("failed", message=f"{type(exc).__name__}: {exc}"))
+        with contextlib.suppress(OSError):
+            traceback.print_exc()  # Ray forwards it to the server's log
     finally:
         finished.set()
         with contextlib.suppress(Exception):

@@ -51,7 +51,18 @@ def died_status(job: Job, exitcode: int | None) -> Status:
     picks a checkpoint that leaves no gap after the points the server stored), like a run the
     server was killed under. `failed` otherwise: nothing to resume from, only to restart.
     """
-    message = died_message(exitcode)
+    return lost_status(job, died_message(exitcode))
+
+
+def ended_unreported(job: Job) -> Status:
+    """The status of `job`'s run when its worker said the job was done without having sent
+    the run's final status (reporting it failed, e.g. a traceback into a log on a full disk)."""
+    return lost_status(job, "the worker ended the run without reporting how; see the server's log")
+
+
+def lost_status(job: Job, message: str) -> Status:
+    """A run lost without its final status (a dead worker, a lost Ray node): `interrupted`
+    when it left a checkpoint to resume from, `failed` otherwise."""
     if has_checkpoint(Path(job.run_dir)):
         return Status("interrupted", message=f"{message}; resume continues from its checkpoint")
     return Status("failed", message=message)

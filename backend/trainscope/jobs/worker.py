@@ -148,6 +148,13 @@ def _release_device_memory() -> None:
         torch.cuda.empty_cache()  # the next run may need the memory this one cached
 
 
+def print_traceback() -> None:
+    """The exception being handled, to stderr: the server's log. A log on a full disk (or a
+    closed one) raises OSError; losing the traceback is better than losing the worker."""
+    with contextlib.suppress(OSError):
+        traceback.print_exc()
+
+
 def _serve(tasks: Connection, outbox: Outbox, stop_cell: c_int64) -> None:
     """Worker side: run jobs one after the other until the sentinel (None) or the server's end
     of the pipe closes."""
@@ -182,9 +189,11 @@ def _serve(tasks: Connection, outbox: Outbox, stop_cell: c_int64) -> None:
         try:
             run_job(job, emit, should_stop, cache)
         except Exception as exc:
-            traceback.print_exc()  # a bug or a device failure: the server's log should show it
+            # The run's end first: the traceback goes to stderr, which may be a file on the
+            # very disk that just filled up (and then raises).
             if not ended:
                 emit(Status("failed", message=f"{type(exc).__name__}: {exc}"))
+            print_traceback()  # a bug or a device failure: the server's log should show it
         finally:
             _release_device_memory()
             outbox.put(JobDone(run_id))
@@ -221,8 +230,8 @@ def worker_main(
         try:
             ready = _prepare(slot, slots, Path(data_dir))
         except Exception as exc:
-            traceback.print_exc()
             outbox.put(WorkerBroken(slot, f"{type(exc).__name__}: {exc}"))
+            print_traceback()
             return
         outbox.put(ready)
         _serve(tasks, outbox, stop_cell)
