@@ -162,3 +162,35 @@ _PIECES = st.sampled_from(
 def test_near_miss_lines_never_crash(line: str) -> None:
     m = parse_line(line)
     assert m is None or isinstance(m, LineMetrics)
+
+
+@pytest.mark.parametrize(
+    "line",
+    [
+        "Namespace(batch_size=64, epochs=14, lr=1.0, gamma=0.7, seed=1)",
+        "args: lr=0.25 epochs=10 batch_size=64",
+        "Config: {'lr': 0.25, 'epochs': 10}",
+        "hyperparameters = lr 0.25, momentum 0.9",
+        "Options: --lr 0.25 --epochs 10",
+    ],
+)
+def test_a_configuration_echo_is_not_read_as_metrics(line: str) -> None:
+    assert parse_line(line) is None, line
+
+
+def test_a_line_that_only_repeats_the_runs_options_is_not_read_as_metrics() -> None:
+    parser = StdoutParser(options={"lr": 0.25, "epochs": 10, "batch-size": 64, "quiet": True})
+    # Printed at the start of the run: the learn-rate chart must not get a point, nor the
+    # epoch axis jump to 10.
+    assert parser.parse("lr: 0.25  epochs: 10  batch size: 64") is None
+    assert parser.parse("Training with lr=0.25 for 10 epochs") is None
+    # A line with any number that is not an option is read whole.
+    got = parser.parse("epoch: 10  loss: 0.31  lr: 0.25")
+    assert got is not None and got.epoch == 10
+    assert got.values == {"train_loss": 0.31, "learn_rate": 0.25}
+    # Once training has printed metrics, the learn rate each epoch is its curve.
+    assert parser.parse("lr: 0.25") == LineMetrics({"learn_rate": 0.25}, {"learn_rate": "lr"})
+    # Without the run's options (an SDK run, a registration check) the line is a point.
+    assert StdoutParser().parse("lr: 0.25") == LineMetrics(
+        {"learn_rate": 0.25}, {"learn_rate": "lr"}
+    )

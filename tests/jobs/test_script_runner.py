@@ -78,13 +78,15 @@ def _no_spare() -> Any:
 
 
 def test_a_plain_script_gets_its_args_and_its_stdout_becomes_curves(tmp_path: Path) -> None:
-    events, _ = run(tmp_path, launch("plain_train.py", ["--lr", "0.5", "--epochs", "2"], {}))
+    args = {"lr": 0.5, "epochs": 2, "steps_per_epoch": 5, "sleep": 0.0, "seed": 0}
+    events, _ = run(tmp_path, launch("plain_train.py", ["--lr", "0.5", "--epochs", "2"], args))
     assert isinstance(events[0], Started)
     final = events[-1]
     assert isinstance(final, Status) and final.status == "completed", final
     lines = console(events)
     assert lines[0] == "training with a learn rate of 0.5" and lines[-1] == "done"
     pts = points(events)
+    assert "lr: 0.5  epochs: 2" in lines  # its echo of its options: shown, not a point
     assert len(pts) == 10  # 2 epochs × 5 steps, one point per metric line
     assert [p.seq for p in pts] == list(range(1, 11))
     assert [p.iteration for p in pts] == list(range(1, 11))

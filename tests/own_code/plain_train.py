@@ -16,6 +16,8 @@ args = parser.parse_args()
 
 print(f"training with a learn rate of {args.lr}")  # a number, but no metric
 print(f"seed is {args.seed}, optimizer is {args.optimizer}")
+print(args)  # Namespace(lr=0.1, epochs=3, ...): a configuration echo, not metrics
+print(f"lr: {args.lr}  epochs: {args.epochs}")  # the same, by the run's own option values
 step = 0
 try:
     for epoch in range(1, args.epochs + 1):

@@ -19,6 +19,13 @@ table cell: a bare `Found 60000 images` is prose, not a metric). Axis names (`ep
 (an epoch of 0.5 is the first epoch). An accuracy given in percent (`99%`, or a number in
 (1, 100]) becomes a fraction, as DESIGN §5 has accuracies.
 
+Not metrics: a script echoing its configuration (`Namespace(lr=0.1, epochs=10)`,
+`args: lr=0.1 epochs=10`, `config = {...}`), told by a line that starts with such a word, or,
+given the run's options, by a line whose every number is one of them under its own name
+(`lr: 0.1  epochs: 10` before the first metric of a run with lr=0.1 and epochs=10; after it,
+`lr: 0.1` is the learn rate's curve). Read as metrics, such
+a line would put a false point on the learn-rate chart and move the epoch axis to 10.
+
 `parse` never raises: any text, any bytes decoded any way, gives a result or None.
 """
 
@@ -27,9 +34,10 @@ from __future__ import annotations
 import ast
 import math
 import re
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from functools import lru_cache
+from typing import Any
 
 from trainscope.schemas.metric_names import Split, parse_name, split_of, words
 
@@ -51,6 +59,12 @@ _COUNTED = re.compile(
 _DIGIT = re.compile(r"\d")
 _NONFINITE_WORD = re.compile(r"nan|inf", re.IGNORECASE)
 _LEAD_SPLIT = re.compile(r"^\W*([A-Za-z]+)\b[A-Za-z \t]*:")
+# A line headed by one of these echoes the configuration (`Namespace(lr=0.1)`, `args: ...`).
+_ECHO = re.compile(
+    r"^\W*(?:namespace\s*\(|(?:args|arguments|config|configuration|options|hparams|"
+    r"hyper[-_ ]?parameters|params|parameters|settings|flags)\b\s*[:=(]?)",
+    re.IGNORECASE,
+)
 # Words before a name that a logger puts there (`INFO loss: 0.3`): not part of the name.
 _NOISE = {"info", "debug", "warning", "warn", "error", "log", "logging", "metrics", "stats"}
 
@@ -78,8 +92,11 @@ class _Builder:
         self.raw: dict[str, str] = {}
         self.iteration: int | None = None
         self.epoch: int | None = None
+        # Every (name as written, value) the line gave, metric or axis: for the echo check.
+        self.said: list[tuple[str, float]] = []
 
-    def axis(self, axis: str, value: float) -> None:
+    def axis(self, axis: str, value: float, raw: str = "") -> None:
+        self.said.append((raw, value))
         if not math.isfinite(value) or value < 0 or value > 2**62:
             return
         if axis == "epoch":
@@ -89,6 +106,7 @@ class _Builder:
             self.iteration = int(value)
 
     def metric(self, raw: str, default_split: Split, value: float, percent: bool) -> None:
+        self.said.append((raw, value))
         name = _metric_name(raw, default_split)
         if name is None:
             return
@@ -163,7 +181,7 @@ def _dict_line(text: str, b: _Builder) -> bool:
         value = float(value)
         m = parse_name(key)
         if m.axis is not None:
-            b.axis(m.axis, value)
+            b.axis(m.axis, value, key)
         else:
             b.metric(key, "train", value, False)
     return True
@@ -183,7 +201,7 @@ def _pairs(text: str, b: _Builder) -> None:
         explicit = ":" in m.group("sep") or "=" in m.group("sep")
         axis = _axis_of(name, value.is_integer())
         if axis is not None:
-            b.axis(axis, value)
+            b.axis(axis, value, name)
             continue
         whole_cell = m.group(0).strip() in lone_cells
         known = _metric_name(name, split)
@@ -199,11 +217,30 @@ def _pairs(text: str, b: _Builder) -> None:
         b.metric(name, split, value, m.group("pct") is not None)
 
 
+def _option_key(name: str) -> str:
+    """`--learning-rate`, `learning_rate`, `Learning Rate` → `learning_rate`."""
+    return re.sub(r"[\s\-]+", "_", name.strip().lstrip("-").lower())
+
+
+def _numeric_options(options: Mapping[str, Any]) -> dict[str, float]:
+    out: dict[str, float] = {}
+    for key, value in options.items():
+        if isinstance(value, (int, float)) and not isinstance(value, bool):
+            out[_option_key(key)] = float(value)
+    return out
+
+
 class StdoutParser:
     """Reads metric values off a script's stdout lines; `patterns`: the entry point's own
-    regular expressions (named groups are metric or axis names), tried before the rest."""
+    regular expressions (named groups are metric or axis names), tried before the rest;
+    `options`: the run's own option values (its args), so that a line echoing them is not
+    read as metrics."""
 
-    def __init__(self, patterns: Iterable[str] = ()) -> None:
+    def __init__(
+        self, patterns: Iterable[str] = (), options: Mapping[str, Any] | None = None
+    ) -> None:
+        self._options = _numeric_options(options or {})
+        self._metrics_seen = False  # the echo check by options holds until the first metric
         self.patterns: list[re.Pattern[str]] = []
         for p in patterns:
             try:
@@ -230,6 +267,8 @@ class StdoutParser:
         text = text.strip()
         if not _DIGIT.search(text) and not _NONFINITE_WORD.search(text):
             return None  # most prose: no number, nothing to read (and no regex run over it)
+        if _ECHO.match(text):
+            return None
         b = _Builder()
         for pattern in self.patterns:
             m = pattern.search(text)
@@ -241,7 +280,7 @@ class StdoutParser:
                     continue
                 axis = parse_name(name).axis
                 if axis is not None:
-                    b.axis(axis, value)
+                    b.axis(axis, value, name)
                 else:
                     b.metric(name, "train", value, False)
             found = b.result()
@@ -249,7 +288,31 @@ class StdoutParser:
                 return found
         if not _dict_line(text, b):
             _pairs(text, b)
+        if not self._metrics_seen:
+            if self._echoes_options(b.said):
+                return None
+            # Once training prints metrics, `lr: 0.25` each epoch is the learn rate's curve.
+            self._metrics_seen = bool(b.values)
         return b.result()
+
+    def _echoes_options(self, said: list[tuple[str, float]]) -> bool:
+        """Whether every number of the line is one of the run's options, under its name."""
+        if not said or not self._options:
+            return False
+        for raw, value in said:
+            option = self._option_named(raw)
+            if option is None or not math.isclose(option, value, rel_tol=1e-9, abs_tol=1e-12):
+                return False
+        return True
+
+    def _option_named(self, raw: str) -> float | None:
+        """The option `raw` names, or ends with (`Training with lr` → `lr`), if any."""
+        ws = _option_key(raw).split("_")
+        for start in range(len(ws)):
+            option = self._options.get("_".join(ws[start:]))
+            if option is not None:
+                return option
+        return None
 
 
 def parse_line(line: str) -> LineMetrics | None:

@@ -312,7 +312,7 @@ def run_script(
     }
     console = _Console(emit)
     points = _Points(emit, first_seq=job.persisted_seq or 0)
-    metrics = StdoutParser(launch.metric_patterns)
+    metrics = StdoutParser(launch.metric_patterns, options=json.loads(launch.args_json))
     state: dict[str, Any] = {}
     emit(
         Started(
