@@ -15,9 +15,16 @@ metric is in every row. An integer array that is an arithmetic progression (seq 
 almost always, the rows of a metric recorded every N iterations) is written as
 `["range", start, step, n]` instead: about a third less to store and to read back.
 
+Floats round trip bit for bit (NaN and ±Inf included), in the smallest of three exact forms
+(format 2; format 1 chunks, all doubles, are still read):
+- `["fill", bits, n]`: every value the same (a constant learn rate), its 64 bits as an integer;
+- `["<f4", off, n]`: every value a float32 widened to a double, as PyTorch's `loss.item()` of a
+  float32 tensor is: half the bytes, converted back exactly;
+- `["<f8", off, n]`: anything else.
+
 Arrays are little-endian and 8-byte aligned, so decoding is a zero-copy `np.frombuffer` per
-array. Floats are stored as IEEE doubles: NaN and ±Inf round trip bit for bit. Only the three
-dtypes below are ever read: no pickle, no object arrays.
+array (a copy for float32 widened back). Only the dtypes below are ever read: no pickle, no
+object arrays.
 """
 
 from __future__ import annotations
@@ -32,8 +39,9 @@ from numpy.typing import NDArray
 from trainscope.store.arrays import MetricArray, PointArrays
 
 MAGIC = b"TSPC"
-FORMAT = 1
-_ALLOWED_DTYPES = {"<i8", "<i4", "<f8"}
+FORMAT = 2
+_READABLE_FORMATS = {1, 2}
+_ALLOWED_DTYPES = {"<i8", "<i4", "<f8", "<f4"}
 _BASE_COLUMNS = (("seq", "<i8"), ("iteration", "<i8"), ("epoch", "<i4"), ("wall_time", "<f8"))
 
 
@@ -43,6 +51,17 @@ class CodecError(ValueError):
 
 def _pad8(n: int) -> int:
     return -n % 8
+
+
+def _compact_floats(values: NDArray[np.float64]) -> tuple[str, list[Any] | None]:
+    """(`dtype` to write `values` with, or the whole spec when they need no array)."""
+    bits = values.view("<u8")
+    if bool(np.all(bits == bits[0])):
+        return "<f8", ["fill", int(bits[0]), len(values)]
+    narrow = values.astype("<f4")
+    if np.array_equal(narrow.astype("<f8").view("<u8"), bits):  # bit for bit, NaNs included
+        return "<f4", None
+    return "<f8", None
 
 
 def encode_chunk(points: PointArrays) -> bytes:
@@ -55,13 +74,31 @@ def encode_chunk(points: PointArrays) -> bytes:
             step = int(array[1] - array[0])
             if bool(np.all(np.diff(array) == step)):
                 return ["range", int(array[0]), step, len(array)]
+        if dtype == "<f8" and len(array) >= 2:
+            dtype, compact = _compact_floats(np.ascontiguousarray(array, dtype="<f8"))
+            if compact is not None:
+                return compact
         data = np.ascontiguousarray(array, dtype=dtype).tobytes()
         spec = [dtype, offset, len(array)]
         parts.append(data + b"\0" * _pad8(len(data)))
         offset += len(data) + _pad8(len(data))
         return spec
 
-    columns = {name: add(getattr(points, name), dtype) for name, dtype in _BASE_COLUMNS}
+    def add_raw(array: NDArray[Any]) -> list[Any]:
+        nonlocal offset
+        data = np.ascontiguousarray(array, dtype="<f8").tobytes()
+        spec = ["<f8", offset, len(array)]
+        parts.append(data)  # 8 bytes each: already aligned
+        offset += len(data)
+        return spec
+
+    # Wall times are doubles of about 1.8e9 s with sub-millisecond parts: never float32.
+    columns = {
+        name: add(getattr(points, name), dtype)
+        if name != "wall_time"
+        else add_raw(points.wall_time)
+        for name, dtype in _BASE_COLUMNS
+    }
     metrics = [
         [
             name,
@@ -88,7 +125,7 @@ def decode_chunk(blob: bytes | memoryview) -> PointArrays:
         raise CodecError("chunk header runs past the end of the blob")
     try:
         header = json.loads(bytes(buf[8 : 8 + header_len]))
-        if header["format"] != FORMAT:
+        if header["format"] not in _READABLE_FORMATS:
             raise CodecError(f"unknown chunk format {header['format']!r}")
         count = int(header["count"])
         start = 8 + header_len + _pad8(8 + header_len)
@@ -102,13 +139,16 @@ def decode_chunk(blob: bytes | memoryview) -> PointArrays:
                 if step == 0:
                     return np.full(n, int(first), dtype=np.int64)
                 return np.arange(int(first), int(first) + int(step) * n, int(step), dtype=np.int64)
+            if spec[0] == "fill":
+                return np.full(n, int(spec[1]), dtype="<u8").view("<f8")
             dtype, off, _ = spec
             if dtype not in _ALLOWED_DTYPES:
                 raise CodecError(f"chunk array of dtype {dtype!r}")
             size = np.dtype(dtype).itemsize
             if not isinstance(off, int) or off < 0 or start + off + n * size > len(buf):
                 raise CodecError("chunk array runs past the end of the blob")
-            return np.frombuffer(buf, dtype=dtype, count=n, offset=start + off)
+            array = np.frombuffer(buf, dtype=dtype, count=n, offset=start + off)
+            return array.astype("<f8") if dtype == "<f4" else array
 
         cols = {name: read(header["columns"][name]) for name, _ in _BASE_COLUMNS}
         metrics = {
