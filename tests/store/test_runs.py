@@ -62,6 +62,27 @@ def test_list_is_newest_first_and_filters(store: Store) -> None:
     assert [r.tags for r in store.list_runs()] == [["cnn"], ["mlp"], ["cnn", "fast"]]
 
 
+def test_list_pages_by_id_and_finds_names_by_a_part_of_them(store: Store) -> None:
+    """The run list of a store with thousands of runs: pages of `limit`, then the runs older
+    than the page's last id; a search box's text matched anywhere in the name, any case,
+    `%` and `_` meaning themselves."""
+    made = [new_run(store, name=n) for n in ("Digits CNN", "spirals 50%", "lstm_a", "lstmXa")]
+    first = store.list_runs(limit=2)
+    assert [r.id for r in first] == [made[3].id, made[2].id]
+    assert [r.id for r in store.list_runs(limit=2, before_id=first[-1].id)] == [
+        made[1].id,
+        made[0].id,
+    ]
+    assert store.list_runs(before_id=made[0].id) == []
+    assert [r.name for r in store.list_runs(name_contains="digits")] == ["Digits CNN"]
+    assert [r.name for r in store.list_runs(name_contains="50%")] == ["spirals 50%"]
+    assert [r.name for r in store.list_runs(name_contains="m_a")] == ["lstm_a"]  # not lstmXa
+    assert [r.name for r in store.list_runs(name_contains="%")] == ["spirals 50%"]
+    assert [r.name for r in store.list_runs(name_contains="LSTM", before_id=made[3].id)] == [
+        "lstm_a"
+    ]
+
+
 def test_update_run(store: Store) -> None:
     run = new_run(store, tags=["x"])
     updated = store.update_run(

@@ -357,3 +357,19 @@ def test_a_columns_backlog_is_the_rest_body_and_live_points_follow_once(
         assert backlog["iteration"] == rest["iteration"][:n]
         assert backlog["values"]["train_loss"] == rest["values"]["train_loss"][:n]
         assert backlog["last_seq"] == backlog["seq"][-1]
+
+
+def test_the_run_list_pages_and_searches_on_the_server(app: InProcessServer) -> None:
+    with app.api() as api:
+        ids = [
+            api.post("/api/runs", json={**spec(max_epochs=1), "name": n}).json()["id"]
+            for n in ("paging alpha", "paging beta", "paging gamma")
+        ]
+        for run_id in ids:
+            wait_status(api, run_id, ("completed",))
+        page = api.get("/api/runs", params={"q": "PAGING", "limit": 2}).json()
+        assert [r["id"] for r in page] == [ids[2], ids[1]]
+        older = api.get("/api/runs", params={"q": "paging", "before_id": page[-1]["id"]}).json()
+        assert [r["name"] for r in older] == ["paging alpha"]
+        bad = api.get("/api/runs", params={"before_id": 0})
+        assert bad.status_code == 422 and "before_id" in bad.json()["message"]

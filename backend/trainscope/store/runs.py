@@ -117,8 +117,16 @@ def select_runs(
     tag: str | None = None,
     limit: int | None = None,
     sweep_id: int | None = None,
+    before_id: int | None = None,
+    name_contains: str | None = None,
 ) -> list[RunRecord]:
     query = select(runs).order_by(runs.c.id.desc())
+    if before_id is not None:  # the next page of a newest-first list
+        query = query.where(runs.c.id < before_id)
+    if name_contains:
+        # Case-insensitive substring, with LIKE's wildcards taken literally.
+        escaped = name_contains.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+        query = query.where(runs.c.name.ilike(f"%{escaped}%", escape="\\"))
     if sweep_id is not None:
         query = query.where(runs.c.sweep_id == sweep_id)
     if run_id is not None:

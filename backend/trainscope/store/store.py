@@ -160,13 +160,23 @@ class Store:
         tag: str | None = None,
         limit: int | None = 500,
         sweep_id: int | None = None,
+        before_id: int | None = None,
+        name_contains: str | None = None,
     ) -> list[RunRecord]:
-        """Newest first; `status` is any of these statuses."""
+        """Newest first; `status` is any of these statuses; `before_id`: only older runs (the
+        next page); `name_contains`: a case-insensitive part of the name."""
         if isinstance(status, str):
             status = [status]
         with self._reader.connect() as conn:
             return select_runs(
-                conn, status=status, group=group, tag=tag, limit=limit, sweep_id=sweep_id
+                conn,
+                status=status,
+                group=group,
+                tag=tag,
+                limit=limit,
+                sweep_id=sweep_id,
+                before_id=before_id,
+                name_contains=name_contains,
             )
 
     def cached_best(self, run_id: int) -> dict[str, Any] | None:

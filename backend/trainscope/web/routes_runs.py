@@ -101,9 +101,18 @@ def list_runs(
     group: str | None = None,
     tag: str | None = None,
     limit: Annotated[int, Query(ge=1, le=5000)] = 500,
+    before_id: Annotated[
+        int | None, Query(ge=1, le=INT64_MAX, description="Only runs older than this id.")
+    ] = None,
+    q: Annotated[
+        str | None, Query(max_length=200, description="A part of the name, any case.")
+    ] = None,
 ) -> list[dict[str, Any]]:
-    """Filter by `status` (repeatable), `group` and `tag`."""
-    runs = state.store.list_runs(status=status_, group=group, tag=tag, limit=limit)
+    """Filter by `status` (repeatable), `group`, `tag` and `q`; page with `before_id` (the
+    last id of the page before) and `limit`."""
+    runs = state.store.list_runs(
+        status=status_, group=group, tag=tag, limit=limit, before_id=before_id, name_contains=q
+    )
     return [r.to_json() for r in runs]
 
 
