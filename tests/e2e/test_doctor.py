@@ -40,7 +40,7 @@ from tests.e2e.conftest import (
     stop_quietly,
     wait_for,
 )
-from tests.web.conftest import Server, wait_status
+from tests.web.conftest import Server, plateau_finding, put_findings_as_the_doctor, wait_status
 
 # A Plotly graph's layout and traces as plain JSON (null before it is drawn).
 GRAPH = """sel => {
@@ -146,6 +146,30 @@ def test_a_diverging_run_shows_the_finding_and_apply_restarts_with_the_fix(
         )
     finally:
         stop_quietly(server, child["id"])
+
+
+def test_a_finding_where_a_branch_is_the_fix_branches_from_its_checkpoint(
+    server: Server, page: Page
+) -> None:
+    parent = create_run(server, digits(max_epochs=3))
+    done = wait_status(httpx.Client(base_url=server.url, timeout=30), parent["id"], FINAL)
+    per_epoch = done["progress"]["iterations_per_epoch"]
+    put_findings_as_the_doctor(None, server, parent["id"], [plateau_finding(2 * per_epoch + 1)])
+    page.goto(f"{server.url}/runs/{parent['id']}")
+    item = page.locator("[data-testid=doctor] [data-testid=finding][data-code=plateau]")
+    branch = item.locator("[data-testid=branch-fix]")
+    expect(branch).to_have_text("Branch at epoch 2", timeout=30_000)
+    expect(item.locator("[data-testid=apply-fix]")).to_be_visible()  # the restart stays
+    branch.click()
+    expect(page).to_have_url(re.compile(rf"/runs/(?!{parent['id']}$)\d+$"))
+    child = rest_run(server, run_id_of(page))
+    assert child["parent_id"] == parent["id"]
+    assert child["spec"]["branch"] == {"run_id": parent["id"], "epoch": 2}
+    assert child["spec"]["options"]["initial_learn_rate"] == 0.001
+    assert (
+        wait_status(httpx.Client(base_url=server.url, timeout=30), child["id"], FINAL)["status"]
+        == "completed"
+    )
 
 
 # ---- preflight checks ------------------------------------------------------------------------

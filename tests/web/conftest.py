@@ -165,3 +165,43 @@ def wait_status(
             return run
         time.sleep(0.05)
     raise AssertionError(f"run {run_id} never reached {statuses}: {run}")
+
+
+def put_findings_as_the_doctor(
+    client: httpx.Client | None, server: Server, run_id: int, found: list[dict[str, Any]]
+) -> list[dict[str, Any]]:
+    """Store `found` as the run's findings, as the server's doctor would, once the doctor's own
+    last word on the (ended) run has landed; returns the findings as the API then serves them.
+    For tests of what the API and the browser do with a finding whatever curve earns it."""
+    from trainscope.data_layout import DATABASE_FILE
+    from trainscope.store import Store
+
+    api = client or httpx.Client(base_url=server.url, timeout=30)
+    url = f"/api/runs/{run_id}/findings"
+    api.get(url, params={"refresh": True})
+    store = Store.open(f"sqlite:///{server.data_dir / DATABASE_FILE}")
+    try:
+        for _ in range(40):
+            store.put_findings(run_id, found)
+            time.sleep(0.25)
+            served: list[dict[str, Any]] = api.get(url).json()
+            if [f["code"] for f in served] == [f["code"] for f in found]:
+                return served
+    finally:
+        store.close()
+        if client is None:
+            api.close()
+    raise AssertionError(f"the doctor kept replacing the findings of run {run_id}: {served}")
+
+
+def plateau_finding(iteration: int) -> dict[str, Any]:
+    """A plateau as the doctor words one, with its restart patch (learn rate ÷10)."""
+    return {
+        "code": "plateau",
+        "severity": "warning",
+        "iteration": iteration,
+        "message": "The training loss has not improved for 40 % of the run.",
+        "evidence": {},
+        "patch": {"options": {"initial_learn_rate": 0.001}},
+        "fix": "Restart with initial_learn_rate 0.001 (÷10)",
+    }

@@ -7,7 +7,14 @@ from typing import Any
 
 import pytest
 
-from .conftest import Server, rest_points, spec, wait_status
+from .conftest import (
+    Server,
+    plateau_finding,
+    put_findings_as_the_doctor,
+    rest_points,
+    spec,
+    wait_status,
+)
 
 # Real processes or real training (the slow tier).
 pytestmark = pytest.mark.slow
@@ -101,3 +108,28 @@ def test_a_stopped_run_can_be_branched(server: Server) -> None:
         done = wait_status(api, answer.json()["id"], ENDED)
         assert done["status"] == "completed"
         assert {p["epoch"] for p in rest_points(api, done["id"])} == {epochs[0] + 1}
+
+
+def test_the_doctor_offers_a_branch_where_it_is_the_fix_and_the_body_works(
+    server: Server,
+) -> None:
+    with server.api() as api:
+        run = api.post("/api/runs", json=spec(max_epochs=4)).json()
+        done = wait_status(api, run["id"], ENDED)
+        per_epoch = done["progress"]["iterations_per_epoch"]
+        # A plateau from the middle of epoch 3 (injected: which finding a real curve earns is
+        # the doctor's own tests' business).
+        found = plateau_finding(2 * per_epoch + per_epoch // 2)
+        (plateau,) = put_findings_as_the_doctor(api, server, run["id"], [found])
+        assert plateau["branch"] == {
+            "epoch": 2,
+            "options": {"initial_learn_rate": 0.001},
+            "fix": "Branch at epoch 2 with initial_learn_rate 0.001 (÷10)",
+        }
+        body = {k: plateau["branch"][k] for k in ("epoch", "options")}
+        answer = api.post(f"/api/runs/{run['id']}/branch", json=body)
+        assert answer.status_code == 201, answer.text
+        branch = wait_status(api, answer.json()["id"], ENDED)
+        assert branch["status"] == "completed"
+        points = rest_points(api, branch["id"])
+        assert {p["values"]["learn_rate"] for p in points if "learn_rate" in p["values"]} == {0.001}

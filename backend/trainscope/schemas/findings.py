@@ -21,4 +21,9 @@ class FindingBody(BaseModel):
         description="The suggested fix as a body for POST /api/runs/{id}/restart, or null."
     )
     fix: str | None = Field(None, description="The patch in words, or null.")
+    branch: dict[str, Any] | None = Field(
+        None,
+        description="Where a branch of the run is the better fix: {epoch, options} as a body "
+        "for POST /api/runs/{id}/branch, and fix, the branch in words; else null.",
+    )
     created_at: float = Field(description="Unix seconds.")

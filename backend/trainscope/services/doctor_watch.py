@@ -16,7 +16,7 @@ from __future__ import annotations
 import logging
 import threading
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import replace
 from typing import Any, cast
 
@@ -27,6 +27,7 @@ from trainscope.schemas.messages import findings_message
 from trainscope.schemas.options import TrainingOptions
 from trainscope.schemas.spec import SCRIPT_KIND, RunSpec
 from trainscope.schemas.status import FINAL_STATUSES as ENDED
+from trainscope.services.branch_fixes import with_branch_fixes
 from trainscope.store import RunRecord, Store
 
 log = logging.getLogger("trainscope.doctor")
@@ -172,9 +173,13 @@ class DoctorWatch:
         hub: Hub,
         interval_s: float = INTERVAL_S,
         max_points: int = MAX_POINTS,
+        branchable: Callable[[RunRecord], list[int]] | None = None,
     ) -> None:
         self._store = store
         self._hub = hub
+        # The epochs a run can be branched from now (its checkpoints): where a branch is the
+        # fix, findings offer it (services/branch_fixes.py).
+        self._branchable = branchable
         self._interval_s = interval_s
         self._max_points = max_points
         self._lock = threading.Lock()
@@ -226,6 +231,14 @@ class DoctorWatch:
             if due_all:
                 next_round = time.monotonic() + self._interval_s
 
+    def findings(self, run: RunRecord) -> list[dict[str, Any]]:
+        """The run's stored findings as the API serves them (GET findings, the websocket)."""
+        return self._served(run, self._store.get_findings(run.id))
+
+    def _served(self, run: RunRecord, stored: list[dict[str, Any]]) -> list[dict[str, Any]]:
+        epochs = self._branchable(run) if self._branchable is not None else []
+        return with_branch_fixes(stored, run, epochs)
+
     def refresh(self, run_id: int, force: bool = False) -> list[dict[str, Any]] | None:
         """Diagnose the run now; store and publish the findings if they changed (or `force`).
         Returns them as stored, or None when the run is gone or diagnosis failed."""
@@ -242,7 +255,7 @@ class DoctorWatch:
                 return None
             items = [f.to_json() for f in found]
             self._store.put_findings(run_id, items)
-            stored = self._store.get_findings(run_id)
+            stored = self._served(run, self._store.get_findings(run_id))
         except Exception:
             # A doctor bug must never take the server or the training down with it.
             log.exception("diagnosing run %d failed", run_id)

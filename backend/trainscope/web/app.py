@@ -17,6 +17,7 @@ from fastapi.middleware.cors import CORSMiddleware
 from trainscope.config import Settings
 from trainscope.jobs.executor import Executor
 from trainscope.live.hub import Hub
+from trainscope.services.branches import branchable_epochs
 from trainscope.services.doctor_watch import DoctorWatch
 from trainscope.services.entrypoints import load_entrypoints
 from trainscope.services.pipeline import Pipeline
@@ -103,7 +104,9 @@ def create_app(
         # imports torch); one that cannot be probed is logged with the reason and left out.
         entrypoints = await asyncio.to_thread(load_entrypoints, settings)
         # The doctor reads what the pipeline persisted, on a thread of its own.
-        doctor = DoctorWatch(store, hub)
+        doctor = DoctorWatch(
+            store, hub, branchable=lambda run: branchable_epochs(settings.run_dir(run.id))
+        )
         pipeline.listeners.append(doctor.notice)
         doctor.start()
         ex = executor if executor is not None else make_executor(settings)

@@ -286,11 +286,12 @@ def get_findings(
 ) -> list[FindingBody]:
     """What the doctor read in the run's curves (docs/doctor.md), most severe first. Computed
     live about every second while the run trains and again when it ends; `patch` is a body for
-    `POST /api/runs/{id}/restart` that applies the suggested fix."""
-    runs.get(run_id)
+    `POST /api/runs/{id}/restart` that applies the suggested fix; `branch`, where a branch
+    of this run is the better fix, a body for `POST /api/runs/{id}/branch` (with its sentence)."""
+    run = runs.get(run_id)
     if refresh:
         state.doctor.refresh(run_id, force=True)
-    return [FindingBody.model_validate(f) for f in state.store.get_findings(run_id)]
+    return [FindingBody.model_validate(f) for f in state.doctor.findings(run)]
 
 
 @router.get(

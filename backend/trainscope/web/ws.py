@@ -137,7 +137,7 @@ async def run_stream(
             if points:
                 last_seq = points[-1]["seq"]
         # The doctor's findings so far; later changes come live as `findings` messages.
-        findings = await run_in_threadpool(state.store.get_findings, run_id)
+        findings = await run_in_threadpool(state.doctor.findings, run)
         if findings:
             await ws.send_text(_dumps(findings_message(findings)))
         if run.status in FINAL:

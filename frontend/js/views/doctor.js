@@ -59,7 +59,7 @@ export class DoctorPanel {
   update(list) {
     const sorted = sortFindings(list);
     // Not the ids: a re-diagnosis replaces the findings (new ids) even when it sees the same.
-    const key = JSON.stringify(sorted.map((f) => [f.code, f.severity, f.iteration, f.message, f.fix, f.patch]));
+    const key = JSON.stringify(sorted.map((f) => [f.code, f.severity, f.iteration, f.message, f.fix, f.patch, f.branch]));
     if (key === this.key) return;
     this.key = key;
     // A button of the list had the focus: give it to the same finding's button again.
@@ -102,7 +102,7 @@ export class DoctorPanel {
         }
       });
       edit.addEventListener("click", () => this.onEdit(patch));
-      actions = h("div", { class: "finding-actions" }, apply, edit);
+      actions = h("div", { class: "finding-actions" }, this.branchButton(f, error), apply, edit);
     }
     const sev = SEVERITIES.includes(f.severity) ? f.severity : "info";
     return h("div", { class: `finding sev-${sev}`, role: "listitem", "data-testid": "finding",
@@ -116,11 +116,37 @@ export class DoctorPanel {
     actions, error);
   }
 
+  /** Where a branch is the fix (f.branch: {epoch, options, fix}): the same change from the last
+   * checkpoint before the finding, keeping the epochs already trained. Else null. */
+  branchButton(f, error) {
+    const branch = f.branch;
+    if (!branch || !Number.isInteger(branch.epoch)) return null;
+    const label = `Branch at epoch ${branch.epoch}`;
+    const button = h("button", { type: "button", class: "btn primary small", "data-testid": "branch-fix",
+      title: `${branch.fix || label}: go on from this run's checkpoint, not from scratch` }, label);
+    button.addEventListener("click", async () => {
+      button.disabled = true;
+      button.textContent = "Branching…";
+      error.hidden = true;
+      try {
+        const child = await api.branch(this.runId, { epoch: branch.epoch, options: branch.options });
+        this.navigate(`/runs/${child.id}`);
+      } catch (err) {
+        error.textContent = `Could not branch: ${err.message}`;
+        error.hidden = false;
+        button.disabled = false;
+        button.textContent = label;
+      }
+    });
+    return button;
+  }
+
   /** The fix of finding `f`; for a script's run, advice in its config's words. */
   fixText(f, patch) {
     if (!this.inScript) {
       return h("p", { class: "finding-fix small", "data-testid": "finding-fix" },
-        h("span", { class: "fix-label" }, "Fix: "), f.fix || h("span", { class: "mono" }, patchText(patch)));
+        h("span", { class: "fix-label" }, "Fix: "), f.fix || h("span", { class: "mono" }, patchText(patch)),
+        f.branch?.fix ? ` — or, keeping the epochs trained: ${f.branch.fix}` : null);
     }
     const words = patch ? this.inScript(patch) : "";
     return h("p", { class: "finding-fix small", "data-testid": "finding-fix" },
