@@ -161,38 +161,59 @@ def header_of(blob: bytes) -> dict[str, object]:
     return header
 
 
-def test_float32_curves_and_constant_columns_take_fewer_bytes_and_come_back_bit_for_bit() -> None:
+def test_real_curves_take_few_bytes_and_come_back_bit_for_bit() -> None:
     rng = np.random.default_rng(0)
     # What PyTorch logs: loss.item() of a float32 tensor is a float32 widened to a double.
     loss = (2.0 * np.exp(-np.arange(1000) / 200) + 0.05 * rng.random(1000)).astype(np.float32)
     loss[10] = np.nan
     loss[11] = np.inf
+    wall = 1.8e9 + np.cumsum(rng.uniform(0.005, 0.02, 1000))  # a point every few ms
+    wall[500:] += 100.0  # a validation pass: steps up to ~500 s fit the 32-bit deltas
     pts = [
         Point(
             i + 1,
             i + 1,
             1 + i // 100,
-            1.8e9 + i * 0.0123456,
-            {"train_loss": float(loss[i]), "learn_rate": 0.01, "signed_zero": [0.0, -0.0][i % 2]},
+            float(wall[i]),
+            {
+                "train_loss": float(loss[i]),
+                "learn_rate": 0.01 if i < 600 else 0.001,  # a piecewise schedule
+                "momentum": 0.9,
+                "signed_zero": [0.0, -0.0][i % 2],
+            },
         )
         for i in range(1000)
     ]
     blob = encode_chunk(PointArrays.from_points(pts))
-    metrics = {name: spec for name, spec, _ in header_of(blob)["metrics"]}  # type: ignore[attr-defined]
+    header = header_of(blob)
+    metrics = {name: spec for name, spec, _ in header["metrics"]}  # type: ignore[attr-defined]
     assert metrics["train_loss"][0] == "<f4"
-    assert metrics["learn_rate"][0] == "fill"
+    assert metrics["learn_rate"][:2] == ["runs", "<f8"]
+    assert metrics["momentum"][0] == "fill"
     assert metrics["signed_zero"][0] == "<f4"
+    columns = header["columns"]
+    assert columns["epoch"][:2] == ["runs", "<i8"]  # type: ignore[index]
+    assert columns["wall_time"][0] == "delta"  # type: ignore[index]
     decoded = decode_chunk(blob)
-    for name in ("train_loss", "learn_rate", "signed_zero"):
+    for name in ("train_loss", "learn_rate", "momentum", "signed_zero"):
         want = np.array([p.values[name] for p in pts], dtype=np.float64)
         assert decoded.metrics[name].values.dtype == np.float64
         assert (
             decoded.metrics[name].values.view(np.uint64).tolist() == want.view(np.uint64).tolist()
         )
-    assert decoded.wall_time.tolist() == [p.wall_time for p in pts]  # times stay doubles
-    # Per point: two float32 columns, the constant one free, the epoch (int32), the time: 20
-    # bytes, against 8 per value (32 with the learn rate) when every float was a double.
-    assert len(blob) < 1000 * (4 + 4 + 4 + 8) + 1024
+    assert decoded.wall_time.tolist() == [p.wall_time for p in pts]
+    assert decoded.epoch.tolist() == [p.epoch for p in pts]
+    # Per point: the two float32 columns and the time step, 4 bytes each; the learn rate, the
+    # momentum and the epoch are in the header. Every float a double: 8 per value and per time.
+    assert len(blob) < 1000 * (4 + 4 + 4) + 1024
+
+
+def test_times_too_far_apart_for_a_delta_and_odd_bits_still_round_trip() -> None:
+    times = [0.0, -0.0, 1e-300, 1e300, math.nan, -math.inf, 1.8e9, 1.8e9 + 1e-6]
+    pts = [Point(i + 1, i + 1, 1, t, {"x": 1.0}) for i, t in enumerate(times)]
+    decoded = decode_chunk(encode_chunk(PointArrays.from_points(pts)))
+    got = decoded.wall_time.view(np.uint64).tolist()
+    assert got == np.array(times, dtype=np.float64).view(np.uint64).tolist()
 
 
 def test_doubles_that_are_not_float32_stay_doubles() -> None:

@@ -15,16 +15,21 @@ metric is in every row. An integer array that is an arithmetic progression (seq 
 almost always, the rows of a metric recorded every N iterations) is written as
 `["range", start, step, n]` instead: about a third less to store and to read back.
 
-Floats round trip bit for bit (NaN and ±Inf included), in the smallest of three exact forms
-(format 2; format 1 chunks, all doubles, are still read):
-- `["fill", bits, n]`: every value the same (a constant learn rate), its 64 bits as an integer;
-- `["<f4", off, n]`: every value a float32 widened to a double, as PyTorch's `loss.item()` of a
-  float32 tensor is: half the bytes, converted back exactly;
-- `["<f8", off, n]`: anything else.
+Every value round trips bit for bit (NaN, ±Inf and -0.0 included), in the smallest exact form
+of its column (format 2; format 1 chunks, every float a double, are still read):
+- `["fill", bits, n]`: a float column of one value (a constant momentum), its 64 bits as an
+  integer; `["runs", "<f8" or "<i8", values, counts, n]`: a column of a few runs of one value
+  each (a stepped learn rate, the epoch), written in the header;
+- `["<f4", off, n]`: floats that are all float32s widened to doubles, as PyTorch's
+  `loss.item()` of a float32 tensor is: half the bytes, widened back exactly;
+- `["delta", first, off, n]`: wall times, as the int32 steps between their doubles' 64-bit
+  patterns (points a few ms apart step by ~2^16; a chunk with a gap of more than ~500 s keeps
+  doubles), summed back with the same wrapping int64 arithmetic;
+- `["<f8", off, n]`, `["<i8"/"<i4", off, n]`: anything else.
 
-Arrays are little-endian and 8-byte aligned, so decoding is a zero-copy `np.frombuffer` per
-array (a copy for float32 widened back). Only the dtypes below are ever read: no pickle, no
-object arrays.
+Arrays are little-endian and 8-byte aligned, so decoding is a `np.frombuffer` per array (a
+copy where a form is widened or summed back). Only the dtypes below are ever read: no pickle,
+no object arrays.
 """
 
 from __future__ import annotations
@@ -53,58 +58,83 @@ def _pad8(n: int) -> int:
     return -n % 8
 
 
-def _compact_floats(values: NDArray[np.float64]) -> tuple[str, list[Any] | None]:
-    """(`dtype` to write `values` with, or the whole spec when they need no array)."""
-    bits = values.view("<u8")
-    if bool(np.all(bits == bits[0])):
-        return "<f8", ["fill", int(bits[0]), len(values)]
-    narrow = values.astype("<f4")
-    if np.array_equal(narrow.astype("<f8").view("<u8"), bits):  # bit for bit, NaNs included
-        return "<f4", None
-    return "<f8", None
+MAX_RUNS = 64  # a column of at most this many runs of one value is written in the header
+
+
+def _runs(values: NDArray[Any]) -> tuple[list[int], list[int]] | None:
+    """(run values, run lengths) of a 64-bit integer array, when it has few runs: at most
+    MAX_RUNS, and long ones (a quarter of the values at most), or the header would grow by
+    more than the array it replaces."""
+    starts = np.flatnonzero(values[1:] != values[:-1]) + 1
+    if len(starts) + 1 > min(MAX_RUNS, max(1, len(values) // 4)):
+        return None
+    bounds = np.concatenate([[0], starts, [len(values)]])
+    return [int(v) for v in values[bounds[:-1]]], [int(c) for c in np.diff(bounds)]
+
+
+def _deltas(bits: NDArray[np.int64]) -> NDArray[np.int32] | None:
+    """Successive differences of `bits` when each fits 32 bits (wall times a few ms apart:
+    their doubles' bit patterns step by ~2^16). int64 arithmetic wraps, and so does the
+    decoder's cumulative sum: exact whatever the bits."""
+    steps = np.diff(bits)
+    if len(steps) and (steps.min() < -(2**31) or steps.max() >= 2**31):
+        return None
+    return steps.astype("<i4")
 
 
 def encode_chunk(points: PointArrays) -> bytes:
     parts: list[bytes] = []
     offset = 0
 
-    def add(array: NDArray[Any], dtype: str) -> list[Any]:
+    def put(array: NDArray[Any], dtype: str) -> int:
         nonlocal offset
-        if dtype != "<f8" and len(array) >= 2:
-            step = int(array[1] - array[0])
-            if bool(np.all(np.diff(array) == step)):
-                return ["range", int(array[0]), step, len(array)]
-        if dtype == "<f8" and len(array) >= 2:
-            dtype, compact = _compact_floats(np.ascontiguousarray(array, dtype="<f8"))
-            if compact is not None:
-                return compact
         data = np.ascontiguousarray(array, dtype=dtype).tobytes()
-        spec = [dtype, offset, len(array)]
+        at = offset
         parts.append(data + b"\0" * _pad8(len(data)))
         offset += len(data) + _pad8(len(data))
-        return spec
+        return at
 
-    def add_raw(array: NDArray[Any]) -> list[Any]:
-        nonlocal offset
-        data = np.ascontiguousarray(array, dtype="<f8").tobytes()
-        spec = ["<f8", offset, len(array)]
-        parts.append(data)  # 8 bytes each: already aligned
-        offset += len(data)
-        return spec
+    def add_ints(array: NDArray[Any], dtype: str) -> list[Any]:
+        n = len(array)
+        if n >= 2:
+            ints = np.asarray(array, dtype=np.int64)
+            step = int(ints[1] - ints[0])
+            if bool(np.all(np.diff(ints) == step)):
+                return ["range", int(ints[0]), step, n]
+            runs = _runs(ints)
+            if runs is not None:  # an epoch column: a few runs of one value
+                return ["runs", "<i8", *runs, n]
+        return [dtype, put(array, dtype), n]
 
-    # Wall times are doubles of about 1.8e9 s with sub-millisecond parts: never float32.
+    def add_floats(array: NDArray[Any]) -> list[Any]:
+        values = np.ascontiguousarray(array, dtype="<f8")
+        n = len(values)
+        if n < 2:
+            return ["<f8", put(values, "<f8"), n]
+        bits = values.view("<i8")
+        runs = _runs(bits)
+        if runs is not None:  # a constant or stepped learn rate: its bits in the header
+            return ["fill", runs[0][0], n] if len(runs[0]) == 1 else ["runs", "<f8", *runs, n]
+        if np.array_equal(values.astype("<f4").astype("<f8").view("<i8"), bits):
+            return ["<f4", put(values, "<f4"), n]  # float32s widened: bit for bit, NaNs too
+        return ["<f8", put(values, "<f8"), n]
+
+    def add_times(array: NDArray[Any]) -> list[Any]:
+        values = np.ascontiguousarray(array, dtype="<f8")
+        bits = values.view("<i8")
+        steps = _deltas(bits) if len(values) >= 2 else None
+        if steps is None:
+            return ["<f8", put(values, "<f8"), len(values)]
+        return ["delta", int(bits[0]), put(steps, "<i4"), len(values)]
+
     columns = {
-        name: add(getattr(points, name), dtype)
-        if name != "wall_time"
-        else add_raw(points.wall_time)
-        for name, dtype in _BASE_COLUMNS
+        "seq": add_ints(points.seq, "<i8"),
+        "iteration": add_ints(points.iteration, "<i8"),
+        "epoch": add_ints(points.epoch, "<i4"),
+        "wall_time": add_times(points.wall_time),
     }
     metrics = [
-        [
-            name,
-            add(m.values, "<f8"),
-            None if m.rows is None else add(m.rows, "<i4"),
-        ]
+        [name, add_floats(m.values), None if m.rows is None else add_ints(m.rows, "<i4")]
         for name, m in points.metrics.items()
     ]
     header = json.dumps(
@@ -140,8 +170,26 @@ def decode_chunk(blob: bytes | memoryview) -> PointArrays:
                     return np.full(n, int(first), dtype=np.int64)
                 return np.arange(int(first), int(first) + int(step) * n, int(step), dtype=np.int64)
             if spec[0] == "fill":
-                return np.full(n, int(spec[1]), dtype="<u8").view("<f8")
+                return np.full(n, int(spec[1]), dtype="<i8").view("<f8")
+            if spec[0] == "runs":
+                _, kind, values, counts, _ = spec
+                if kind not in ("<i8", "<f8") or sum(counts) != n or min(counts, default=1) < 1:
+                    raise CodecError("chunk runs do not add up to their array")
+                out = np.repeat(np.array(values, dtype=np.int64), np.array(counts, dtype=np.int64))
+                return out.view("<f8") if kind == "<f8" else out
+            if spec[0] == "delta":
+                _, first, off, _ = spec
+                steps = array_at("<i4", off, max(n - 1, 0))
+                out = np.empty(n, dtype=np.int64)
+                if n:
+                    out[0] = int(first)
+                    np.cumsum(steps, dtype=np.int64, out=out[1:])
+                    out[1:] += out[0]
+                return out.view("<f8")
             dtype, off, _ = spec
+            return array_at(dtype, off, n)
+
+        def array_at(dtype: str, off: Any, n: int) -> NDArray[Any]:
             if dtype not in _ALLOWED_DTYPES:
                 raise CodecError(f"chunk array of dtype {dtype!r}")
             size = np.dtype(dtype).itemsize
@@ -158,7 +206,7 @@ def decode_chunk(blob: bytes | memoryview) -> PointArrays:
             )
             for name, values, rows in header["metrics"]
         }
-    except (KeyError, IndexError, TypeError, ValueError) as exc:
+    except (KeyError, IndexError, TypeError, ValueError, OverflowError) as exc:
         if isinstance(exc, CodecError):
             raise
         raise CodecError(f"malformed chunk header: {exc}") from exc
