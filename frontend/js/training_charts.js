@@ -7,7 +7,8 @@ import { ROLE } from "./palette.js";
 import { BASE_CONFIG, themeColor } from "./plot_base.js";
 import { DISPLAY_MAX, Smoother, pick } from "./series.js";
 
-const VAL_MARKERS_MAX = 300; // validations drawn with a marker each; more: a dashed line only
+const VAL_MARKERS_MAX = 300;
+const HISTORY_OPACITY = 0.35; // a branch's history: its parent's curve, lighter than its own // validations drawn with a marker each; more: a dashed line only
 
 /** What the first chart draws, by task (run_state.js taskOf). */
 export const QUALITY = {
@@ -58,8 +59,32 @@ export class CurveChart {
     const layout = charts.layout(this.m.title,
       { showX: false, logY: this.logY && charts.logY, height: 260, shapes: charts.shapesFor(this) });
     if (this.marks) layout.annotations = charts.marks().annotations;
-    Plotly.react(this.el, traces(d, this.m), layout, BASE_CONFIG);
+    // History after the run's own traces: drawNew extends traces 0-3 by index.
+    Plotly.react(this.el, [...traces(d, this.m), ...this.historyTraces()], layout, BASE_CONFIG);
     this.traceLen = d.train.x.length;
+  }
+
+  /** A branch's history (its ancestors' curves up to each branch point), lighter: the
+   *  smoothed training curve and the validations of each, tagged meta.history = the run id. */
+  historyTraces() {
+    const { charts } = this, m = this.m;
+    const val = themeColor("--val", ROLE.val);
+    return charts.history.flatMap((seg) => {
+      const train = charts.historyXY(seg, m.train, { scale: m.scale });
+      const sm = new Smoother(charts.beta);
+      const idx = charts.decimate(train.x, train.y);
+      const v = charts.historyXY(seg, m.val, { scale: m.scale });
+      const meta = { history: seg.runId, epoch: seg.epoch };
+      const name = `run ${seg.runId} to epoch ${seg.epoch}`;
+      return [
+        { type: "scatter", mode: "lines", name: `${m.label}, ${name}`, meta, legendgroup: "history",
+          x: pick(train.x, idx), y: pick(train.y.map((y) => sm.push(y)), idx),
+          line: { color: m.color, width: 2 }, opacity: HISTORY_OPACITY },
+        { type: "scatter", mode: "lines", name: `Validation, ${name}`, meta, legendgroup: "history",
+          x: v.x, y: v.y, line: { color: val, width: 1.5, dash: "dash" }, opacity: HISTORY_OPACITY,
+          connectgaps: true, showlegend: false },
+      ];
+    });
   }
 
   drawNew(start, end) {
@@ -106,8 +131,14 @@ export class LearnRateChart {
     const { charts } = this;
     const lr = charts.xy("learn_rate", { end });
     const idx = charts.decimate(lr.x, lr.y);
+    const history = charts.history.map((seg) => {
+      const h = charts.historyXY(seg, "learn_rate");
+      return { type: "scatter", mode: "lines", name: `Learn rate, run ${seg.runId} to epoch ${seg.epoch}`,
+        meta: { history: seg.runId, epoch: seg.epoch }, x: h.x, y: h.y,
+        line: { color: ROLE.learnRate, width: 1.5 }, opacity: HISTORY_OPACITY };
+    });
     Plotly.react(this.el, [{ type: "scatter", mode: "lines", name: "Learn rate", x: pick(lr.x, idx),
-      y: pick(lr.y, idx), line: { color: ROLE.learnRate, width: 1.5 } }],
+      y: pick(lr.y, idx), line: { color: ROLE.learnRate, width: 1.5 } }, ...history],
     { ...charts.layout("Learn rate", { showX: true, logY: false, height: 150, shapes: charts.shapesFor(this), fromZero: true }),
       showlegend: false }, BASE_CONFIG);
     this.traceLen = idx ? idx.length : lr.x.length;

@@ -13,6 +13,8 @@ const btn = (testid, label, cls = "btn") => h("button", { type: "button", class:
  */
 export function runLayout(run, { external, script, doctor, verdict, lrCard }) {
   const ownCode = external || Boolean(script);
+  // Branching goes on from the engine's epoch checkpoints: its training runs only.
+  const branchable = !ownCode && (run.spec?.kind ?? "train") === "train";
   const id = run.id;
   const els = {
     status: h("span", { class: "badge big", "data-testid": "run-status" }),
@@ -25,6 +27,7 @@ export function runLayout(run, { external, script, doctor, verdict, lrCard }) {
       stop: btn("stop", "■ Stop", "btn danger-outline"),
       resume: btn("resume", "▶ Resume"),
       restart: btn("restart", "↻ Restart with changes", "btn primary"),
+      branch: btn("branch", "↳ Branch from epoch…"),
       repeat: btn("repeat", "Repeat ×3"),
       csv: btn("export-csv", "CSV"),
       png: btn("export-png", "PNG"),
@@ -52,6 +55,7 @@ export function runLayout(run, { external, script, doctor, verdict, lrCard }) {
   const { b } = els;
   b.stop.title = external ? "Ask the script to stop: it hears it with its next log and ends the run stopped"
     : "Stop gracefully (a checkpoint is written; Resume continues)";
+  b.branch.title = "Go on from an epoch's checkpoint with changed options (or click a point of the loss or accuracy chart)";
   b.repeat.title = "Start new runs identical to this one but for the seed, in one group: how much of a result is noise?";
   b.csv.title = "Export the points as CSV";
   b.png.title = "Export the charts as PNG";
@@ -74,7 +78,7 @@ export function runLayout(run, { external, script, doctor, verdict, lrCard }) {
       els.status, els.live), els.sub, els.stopNote),
     h("div", { class: "toolbar", role: "toolbar", "aria-label": "Run actions" },
       // An external run is trained by its script: nothing here can restart, resume or repeat it.
-      b.stop, external ? null : [b.resume, b.restart,
+      b.stop, external ? null : [b.resume, b.restart, branchable ? b.branch : null,
         h("span", { class: "repeat-group", role: "group", "aria-label": "Repeat with other seeds" }, b.repeat, els.repeatCount)],
       h("span", { class: "sep" }), b.csv, b.png, b.del)),
   els.notice,
