@@ -1,6 +1,7 @@
 """Branching from the browser: click a point of a finished run's curve, change the learn rate in
 the options dialog, land on the branch, whose charts draw the parent's curve up to the branch
-epoch (lighter) and its own after; the run list nests the branch under its parent."""
+epoch (lighter) and its own after; the run list nests the branch under its parent; the parent's
+page draws its branch from its epoch on (a toggle)."""
 
 from __future__ import annotations
 
@@ -24,11 +25,13 @@ from tests.web.conftest import Server, spec, wait_status
 
 pytestmark = [pytest.mark.slow, pytest.mark.browser]
 
-# Each trace of a chart: its name, meta.history (the run whose history it is, null for the
-# run's own) and its x and y values, read from the Plotly graph div.
+# Each trace of a chart: its name, meta.history (the run whose history it is), meta.branch (the
+# branch of this run it draws; both null for the run's own) and its x and y values, read from
+# the Plotly graph div.
 TRACES = """sel => {
     const g = document.querySelector(sel);
     return (g && g.data || []).map(t => ({name: t.name, history: t.meta ? t.meta.history : null,
+        branch: t.meta ? t.meta.branch : null,
         x: Array.from(t.x || []), y: Array.from(t.y || [])}));
 }"""
 
@@ -68,9 +71,12 @@ def test_branch_from_a_clicked_point_with_a_lower_learn_rate(
     assert rest_run(server, parent["id"])["branchable_epochs"] == [1, 2, 3]
 
     page.goto(f"{server.url}/runs/{parent['id']}")
-    expect(page.locator("[data-testid=run-page]")).to_have_attribute("data-points", re.compile("[1-9]"))
+    run_page = page.locator("[data-testid=run-page]")
+    expect(run_page).to_have_attribute("data-points", re.compile("[1-9]"))
     # A point in the middle of epoch 1 of the loss curve: "branch from the end of epoch 1".
-    wait_for(lambda: traces(page, "chart-loss"), lambda t: len(t) > 1 and t[1]["x"], 15, "the loss curve")
+    wait_for(
+        lambda: traces(page, "chart-loss"), lambda t: len(t) > 1 and t[1]["x"], 15, "the loss curve"
+    )
     x, y = page.evaluate(POINT_AT, ["[data-testid=chart-loss]", ipe // 2])
     page.mouse.move(x, y)
     page.mouse.click(x, y)
@@ -161,3 +167,25 @@ def test_branch_from_a_clicked_point_with_a_lower_learn_rate(
     twig_item = page.locator(f'[data-testid=run-item][data-run-id="{twig_id}"]')
     expect(twig_item).to_have_attribute("data-depth", "2")
     screenshot(page, "branch-of-a-branch")
+
+    # The parent's page draws its branch from its epoch on, behind a toggle.
+    page.goto(f"{server.url}/runs/{parent['id']}")
+    toggle = page.locator("[data-testid=show-branches]")
+    expect(toggle).to_be_checked()
+    expect(page.locator("label[for=show-branches]")).to_contain_text("Branches (1)")
+
+    def branch_xs() -> list[float]:
+        return [
+            x
+            for t in traces(page, "chart-loss")
+            if t["branch"] == branch_id and not t["name"].startswith("Validation")
+            for x in t["x"]
+        ]
+
+    xs = wait_for(branch_xs, lambda xs: len(xs) == 2 * ipe, 30, "the branch's curve")
+    assert xs == list(range(ipe + 1, 3 * ipe + 1))  # from the end of epoch 1 on
+    lr = [t for t in traces(page, "chart-lr") if t["branch"] == branch_id]
+    assert lr and set(lr[0]["y"]) == {0.002}
+    screenshot(page, "parent-with-branch")
+    toggle.uncheck()
+    wait_for(branch_xs, lambda xs: xs == [], 10, "the branch's curve hidden")

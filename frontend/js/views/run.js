@@ -4,13 +4,13 @@
 // run_actions.js's.
 
 import { api } from "../api.js";
-import { historyWindows, originOf } from "../branching.js";
+import { branchesOf, historyWindows, originOf } from "../branching.js";
 import { RunStream } from "../live.js";
 import { drawConfusion, drawPredictions, rethemeAll } from "../charts.js";
 import { emptyColumns } from "../column_store.js";
 import { DISPLAY_MAX, RunCharts } from "../run_charts.js";
 import { CurveChart, LearnRateChart, LOSS, QUALITY } from "../training_charts.js";
-import { on } from "../state.js";
+import { on, runs as knownRuns } from "../state.js";
 import { h, runLabel, flatten } from "../format.js";
 import { LrRangeChart } from "../lr_range.js";
 import { KINDS, baseName, runKind } from "../run_kinds.js";
@@ -216,7 +216,8 @@ export async function mountRun(main, { id, navigate }) {
     for (const el of [els.loss, els.acc]) {
       el.on?.("plotly_click", (ev) => {
         const p = ev.points?.[0];
-        const at = p && charts.pointAt(Number(p.x), p.data?.meta?.history ?? null);
+        const meta = p?.data?.meta || {};
+        const at = p && charts.pointAt(Number(p.x), meta.history ?? meta.branch ?? null);
         if (at) actions.openBranch(at.runId, at.epoch);
       });
     }
@@ -260,6 +261,29 @@ export async function mountRun(main, { id, navigate }) {
 
   const tick = setInterval(() => { if (!actionsOf(run, external).final && run.started_at) renderInfo(); }, 1000);
   cleanups.push(() => clearInterval(tick));
+
+  /* ---------- this run's branches: their curves from their epochs on ---------- */
+  // Fetched at load, and again when a branch of this run is created or changes status (the
+  // run list's socket says so), so a branch that ends is drawn whole.
+  let branchesKey = "";
+  async function loadBranches(all) {
+    const mine = branchesOf(all, id);
+    const key = mine.map((r) => `${r.id}:${r.status}`).join(",");
+    if (key === branchesKey) return;
+    branchesKey = key;
+    els.branchesToggle.hidden = !mine.length;
+    els.branchesCount.textContent = mine.length ? ` (${mine.length})` : "";
+    try {
+      const list = await Promise.all(mine.map((r) => api.metrics(r.id, { max_points: DISPLAY_MAX })
+        .then((body) => ({ runId: r.id, epoch: r.spec.branch.epoch, body }))));
+      if (key === branchesKey) charts.setBranches(list);
+    } catch (err) { say(els, `Could not load this run's branches: ${err.message}`); }
+  }
+  if (els.b.branch.isConnected) {
+    (knownRuns.size ? Promise.resolve([...knownRuns.values()]) : api.runs()).then(loadBranches).catch(() => {});
+    cleanups.push(on("run", (r) => { if (r.spec?.branch?.run_id === id) loadBranches(knownRuns.values()); }));
+    els.showBranches.addEventListener("change", () => charts.setShowBranches(els.showBranches.checked));
+  }
 
   /* ---------- chart controls ---------- */
   els.smoothing.addEventListener("input", () => {
