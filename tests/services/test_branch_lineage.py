@@ -3,6 +3,8 @@ its ancestors' stored points (pure: the store's readers are passed in)."""
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 from trainscope.services.branches import last_training_seq, lineage
 from trainscope.store import PointColumns, RunRecord
 
@@ -42,44 +44,70 @@ def test_the_branch_point_is_the_last_training_point_of_its_epoch_not_the_test_p
     assert last_training_seq(cols, 0) is None
 
 
+class FakeStore:
+    """Store.read_points over made-up runs, counting the points it hands out."""
+
+    def __init__(self, stored: dict[int, PointColumns]) -> None:
+        self.stored = stored
+        self.rows_read = 0
+
+    def read_points(
+        self, run_id: int, *, after_seq: int, before_seq: int | None, limit: int | None
+    ) -> PointColumns:
+        cols = self.stored[run_id]
+        rows = [
+            i
+            for i, s in enumerate(cols.seq)
+            if s > after_seq and (before_seq is None or s < before_seq)
+        ]
+        more = limit is not None and len(rows) > limit
+        rows = rows[:limit] if limit is not None else rows
+        self.rows_read += len(rows)
+        seq = [cols.seq[i] for i in rows]
+        values = {k: [v[i] for i in rows] for k, v in cols.values.items()}
+        return PointColumns(
+            seq=seq, iteration=seq, epoch=[cols.epoch[i] for i in rows],
+            wall_time=[0.0] * len(rows), values=values, total=len(rows), has_more=more,
+            last_seq=seq[-1] if seq else after_seq,
+        )  # fmt: skip
+
+
+def _stored(run_id: int, cols: PointColumns, branch: dict[str, int] | None = None) -> RunRecord:
+    return replace(_record(run_id, branch), last_seq=cols.seq[-1])
+
+
 def test_a_branch_of_a_branch_lists_the_whole_chain_oldest_first() -> None:
-    root, mid = _record(1), _record(2, {"run_id": 1, "epoch": 2})
-    twig = _record(3, {"run_id": 2, "epoch": 4})
     stored = {1: _points(1, 1, 5, test=True), 2: _points(2 * IPE + 1, 3, 3, test=True)}
+    root = _stored(1, stored[1])
+    mid = _stored(2, stored[2], {"run_id": 1, "epoch": 2})
+    twig = _record(3, {"run_id": 2, "epoch": 4})
     runs = {1: root, 2: mid, 3: twig}
-    reads: list[tuple[int, int]] = []
-
-    def read(run_id: int, after: int) -> PointColumns:
-        reads.append((run_id, after))
-        return stored[run_id]
-
-    assert lineage(twig, runs.get, read) == [
+    store = FakeStore(stored)
+    assert lineage(twig, runs.get, store.read_points) == [
         {"run_id": 1, "epoch": 2, "until_seq": 2 * IPE},
         {"run_id": 2, "epoch": 4, "until_seq": 4 * IPE},
     ]
-    assert reads == [(1, 0), (2, 2 * IPE)]  # each ancestor read from where the last one ended
-    assert lineage(root, runs.get, read) == []
+    assert lineage(mid, runs.get, store.read_points) == [
+        {"run_id": 1, "epoch": 2, "until_seq": 2 * IPE}
+    ]
+    assert lineage(root, runs.get, store.read_points) == []
 
 
-def test_a_long_parent_is_read_page_by_page_only_up_to_the_branch_epoch() -> None:
-    whole = _points(1, 1, 10, test=False)
+def test_a_branch_at_the_last_epoch_ends_its_history_before_the_test_point() -> None:
+    stored = {1: _points(1, 1, 5, test=True)}
+    branch = _record(2, {"run_id": 1, "epoch": 5})
+    store = FakeStore(stored)
+    assert lineage(branch, {1: _stored(1, stored[1])}.get, store.read_points) == [
+        {"run_id": 1, "epoch": 5, "until_seq": 5 * IPE}
+    ]
 
-    def page(run_id: int, after: int) -> PointColumns:
-        rows = [i for i, s in enumerate(whole.seq) if s > after][:IPE]  # one epoch a page
-        seq = [whole.seq[i] for i in rows]
-        return PointColumns(
-            seq=seq, iteration=seq, epoch=[whole.epoch[i] for i in rows],
-            wall_time=[0.0] * len(rows), values={"train_loss": [1.0] * len(rows)},
-            total=len(whole.seq), has_more=rows[-1] < len(whole.seq) - 1, last_seq=seq[-1],
-        )  # fmt: skip
 
-    calls: list[int] = []
-
-    def read(run_id: int, after: int) -> PointColumns:
-        calls.append(after)
-        return page(run_id, after)
-
-    branch = _record(2, {"run_id": 1, "epoch": 3})
-    expected = [{"run_id": 1, "epoch": 3, "until_seq": 12}]
-    assert lineage(branch, {1: _record(1)}.get, read) == expected
-    assert calls == [0, 4, 8, 12]  # stops at the page that reaches epoch 4, not at epoch 10
+def test_a_long_parent_is_probed_not_read_whole() -> None:
+    stored = {1: _points(1, 1, 25_000, test=True)}  # 100,000 points
+    store = FakeStore(stored)
+    for epoch in (1, 12_345, 25_000):
+        branch = _record(2, {"run_id": 1, "epoch": epoch})
+        assert lineage(branch, {1: _stored(1, stored[1])}.get, store.read_points) == [
+            {"run_id": 1, "epoch": epoch, "until_seq": epoch * IPE}
+        ]
+    assert store.rows_read < 3 * 60  # a binary search of single points and a short tail each

@@ -22,7 +22,6 @@ from trainscope.schemas.status import ACTIVE_STATUSES as ACTIVE
 from trainscope.schemas.status import RESUMABLE_STATUSES as RESUMABLE
 from trainscope.services.admission import Admission
 from trainscope.services.branches import (
-    HISTORY_PAGE,
     branch_spec,
     branchable_epochs,
     lineage,
@@ -201,11 +200,7 @@ class RunService:
 
     def lineage(self, run: RunRecord) -> list[dict[str, int]]:
         """The runs and seqs a branch's history is read from (services/branches.py)."""
-        return lineage(
-            run,
-            self.store.get_run,
-            lambda rid, after: self.store.read_points(rid, after_seq=after, limit=HISTORY_PAGE),
-        )
+        return lineage(run, self.store.get_run, self.store.read_points)
 
     def branch(
         self, run_id: int, epoch: int, options: dict[str, Any], client: str | None = None
