@@ -90,6 +90,8 @@ def test_branch_from_a_clicked_point_with_a_lower_learn_rate(
     rate = dialog.locator('[data-field="options.initial_learn_rate"]')
     expect(rate).to_have_value(re.compile(r"^0?\.01$"))
     assert dialog.locator('[data-field="model.preset"]').is_disabled()
+    assert dialog.locator('[data-field="dataset.name"]').is_disabled()
+    assert dialog.locator('[data-field="name"]').is_disabled()
 
     # A refusal (the branch must train epochs after 1) is shown in the dialog, naming the option.
     max_epochs = dialog.locator('[data-field="options.max_epochs"]')
@@ -98,6 +100,7 @@ def test_branch_from_a_clicked_point_with_a_lower_learn_rate(
     expect(dialog.locator("[data-testid=form-error]")).to_contain_text("max_epochs")
     expect(dialog.locator('[data-error-for="options.max_epochs"]')).to_be_visible()
     expect(page).to_have_url(re.compile(rf"/runs/{parent['id']}$"))
+    screenshot(page, "branch-dialog-refused")
 
     max_epochs.fill("3")
     rate.fill("0.002")

@@ -88,7 +88,7 @@ export class RestartDialog {
       } finally { submit.disabled = false; }
     });
     dialog.replaceChildren(form);
-    dialog.showModal();
+    if (!dialog.open) dialog.showModal(); // a second click on a chart while it is open: one dialog
   }
 
   remove() { if (this.el.open) this.el.close(); this.el.remove(); }
