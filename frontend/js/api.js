@@ -52,8 +52,8 @@ export const api = {
   stop: (id) => request("POST", `/api/runs/${id}/stop`),
   resume: (id) => request("POST", `/api/runs/${id}/resume`),
   restart: (id, overrides) => request("POST", `/api/runs/${id}/restart`, overrides),
-  /** body: {epoch, options}: a new run going on from the run's checkpoint at that epoch. */
-  branch: (id, body) => request("POST", `/api/runs/${id}/branch`, body),
+  /** A new run going on from run `id`'s checkpoint at the end of `epoch` with `options` changed. */
+  branch: (id, epoch, options) => request("POST", `/api/runs/${id}/branch`, { epoch, options }),
   remove: (id) => request("DELETE", `/api/runs/${id}`),
   findings: (id) => request("GET", `/api/runs/${id}/findings`),
   /** N runs identical to run `id` but for the seed, in one group with it → {group, parent, runs}. */

@@ -10,6 +10,7 @@
 // loss control applies to it; claims(name): the value names it draws (the other-metrics chart
 // draws those no plug-in claims). add() sets plugin.charts to this.
 
+import { rowAtX } from "./branching.js";
 import { epochBands, findingMarks, marksKey } from "./chart_marks.js";
 import { ColumnStore } from "./column_store.js";
 import { BASE_CONFIG, plotlyReady, themed } from "./plot_base.js";
@@ -46,6 +47,9 @@ export class RunCharts {
     this.findings = []; // the doctor's, marked on the plug-ins with `marks`
     this.findingsKey = "";
     this.linked = new Set(); // chart divs whose x axis follows the others' zoom
+    this.history = []; // a branch's history: [{runId, epoch, store}] oldest first (setHistory)
+    this.branches = []; // this run's own branches, each from its epoch on (setBranches)
+    this.showBranches = true;
     this.budget = new RedrawBudget({
       size: () => this.size,
       behind: (end) => [...this.plugins.keys()].filter((k) => this.upTo[k] < end),
@@ -87,6 +91,43 @@ export class RunCharts {
       bad.text.push(`${nonFiniteWord(v)} ${name} at iteration ${this.store.iteration[i]}`);
     });
     return finiteXY(this.store.values[name], this.xOf, { start, end, scale, onBad });
+  }
+
+  /** A branch's history: its ancestors' points up to each branch point, drawn lighter before
+   *  its own (segments: [{runId, epoch, body}], oldest first, body a columnar REST answer). */
+  setHistory(segments) {
+    this.history = segments.map(({ runId, epoch, body }) => ({ kind: "history", runId, epoch, store: new ColumnStore(body) }));
+    if (this.budget.active) this.redraw();
+  }
+
+  /** This run's branches, drawn from their epoch on (list: [{runId, epoch, body}], oldest
+   *  first); shown while `showBranches` (setShowBranches). */
+  setBranches(list) {
+    this.branches = list.map(({ runId, epoch, body }, index) => ({ kind: "branch", index, runId, epoch, store: new ColumnStore(body) }));
+    if (this.budget.active) this.redraw();
+  }
+
+  setShowBranches(on) { this.showBranches = on; if (this.budget.active) this.redraw(); }
+
+  /** What the plug-ins draw besides the run's own points: its history, then its branches. */
+  overlays() { return this.showBranches ? [...this.history, ...this.branches] : this.history; }
+
+  /** x/y of value `name` in a history segment. Iterations and epochs continue across a branch,
+   *  so they share the x axis; wall times do not (the parent may have trained days earlier):
+   *  in time mode the history is not drawn. */
+  historyXY(seg, name, { scale = 1 } = {}) {
+    if (this.xMode === "time") return { x: [], y: [] };
+    return finiteXY(seg.store.values[name], xMapper(seg.store, this.xMode, this.ipe), { scale });
+  }
+
+  /** {runId, epoch} of the point nearest x: of this run's points, or of overlay `overlayOf` (a
+   *  run id, the trace's meta.history or meta.branch) when the click was on one. */
+  pointAt(x, overlayOf = null) {
+    const seg = overlayOf === null ? null : this.overlays().find((s) => s.runId === overlayOf);
+    const store = seg ? seg.store : this.store;
+    const xOf = seg ? xMapper(store, this.xMode, this.ipe) : this.xOf;
+    const row = rowAtX(store.size, xOf, x);
+    return row < 0 ? null : { runId: seg ? seg.runId : this.runId, epoch: store.epoch[row] };
   }
 
   /** Indices of xs (ascending) to draw: all of them when they fit, else decimated, keeping

@@ -3,11 +3,12 @@
 // learn-rate chart. They use RunCharts' public interface only (run_charts.js), like the
 // update-ratio, other-metrics and LR range charts.
 
-import { ROLE } from "./palette.js";
+import { ROLE, seriesColor } from "./palette.js";
 import { BASE_CONFIG, themeColor } from "./plot_base.js";
 import { DISPLAY_MAX, Smoother, pick } from "./series.js";
 
 const VAL_MARKERS_MAX = 300; // validations drawn with a marker each; more: a dashed line only
+const HISTORY_OPACITY = 0.35; // a branch's history: its parent's curve, lighter than its own
 
 /** What the first chart draws, by task (run_state.js taskOf). */
 export const QUALITY = {
@@ -58,8 +59,32 @@ export class CurveChart {
     const layout = charts.layout(this.m.title,
       { showX: false, logY: this.logY && charts.logY, height: 260, shapes: charts.shapesFor(this) });
     if (this.marks) layout.annotations = charts.marks().annotations;
-    Plotly.react(this.el, traces(d, this.m), layout, BASE_CONFIG);
+    // History after the run's own traces: drawNew extends traces 0-3 by index.
+    Plotly.react(this.el, [...traces(d, this.m), ...this.historyTraces()], layout, BASE_CONFIG);
     this.traceLen = d.train.x.length;
+  }
+
+  /** The overlays (run_charts.js setHistory / setBranches): a branch's history, lighter, and
+   *  the run's own branches, each in a colour of its own; the smoothed training curve and the
+   *  validations of each, tagged meta.history or meta.branch = the run id. */
+  historyTraces() {
+    const { charts } = this, m = this.m;
+    const val = themeColor("--val", ROLE.val);
+    return charts.overlays().flatMap((seg) => {
+      const train = charts.historyXY(seg, m.train, { scale: m.scale });
+      const sm = new Smoother(charts.beta);
+      const idx = charts.decimate(train.x, train.y);
+      const v = charts.historyXY(seg, m.val, { scale: m.scale });
+      const own = overlayStyle(seg, m.color);
+      return [
+        { type: "scatter", mode: "lines", name: `${m.label}, ${own.name}`, meta: own.meta, legendgroup: own.group,
+          x: pick(train.x, idx), y: pick(train.y.map((y) => sm.push(y)), idx),
+          line: { color: own.color, width: own.width }, opacity: own.opacity },
+        { type: "scatter", mode: "lines", name: `Validation, ${own.name}`, meta: own.meta, legendgroup: own.group,
+          x: v.x, y: v.y, line: { color: seg.kind === "branch" ? own.color : val, width: 1.5, dash: "dash" },
+          opacity: own.opacity, connectgaps: true, showlegend: false },
+      ];
+    });
   }
 
   drawNew(start, end) {
@@ -71,6 +96,17 @@ export class CurveChart {
     if (d.bad.x.length) Plotly.extendTraces(this.el, { x: [d.bad.x], y: [d.bad.y], text: [d.bad.text] }, [3]);
     this.traceLen += d.train.x.length;
   }
+}
+
+/** How an overlay is drawn: a history segment in the chart's colour, lighter; a branch in a
+ *  series colour of its own (its index among the branches), named by where it starts. */
+function overlayStyle(seg, color) {
+  if (seg.kind === "branch") {
+    return { name: `branch run ${seg.runId} from epoch ${seg.epoch}`, meta: { branch: seg.runId, epoch: seg.epoch },
+      group: `branch-${seg.runId}`, color: seriesColor(seg.index + 2), width: 1.5, opacity: 0.9 };
+  }
+  return { name: `run ${seg.runId} to epoch ${seg.epoch}`, meta: { history: seg.runId, epoch: seg.epoch },
+    group: "history", color, width: 2, opacity: HISTORY_OPACITY };
 }
 
 function traces(d, m) {
@@ -106,8 +142,14 @@ export class LearnRateChart {
     const { charts } = this;
     const lr = charts.xy("learn_rate", { end });
     const idx = charts.decimate(lr.x, lr.y);
+    const history = charts.overlays().map((seg) => {
+      const xy = charts.historyXY(seg, "learn_rate");
+      const own = overlayStyle(seg, ROLE.learnRate);
+      return { type: "scatter", mode: "lines", name: `Learn rate, ${own.name}`, meta: own.meta, x: xy.x, y: xy.y,
+        line: { color: own.color, width: 1.5 }, opacity: own.opacity };
+    });
     Plotly.react(this.el, [{ type: "scatter", mode: "lines", name: "Learn rate", x: pick(lr.x, idx),
-      y: pick(lr.y, idx), line: { color: ROLE.learnRate, width: 1.5 } }],
+      y: pick(lr.y, idx), line: { color: ROLE.learnRate, width: 1.5 } }, ...history],
     { ...charts.layout("Learn rate", { showX: true, logY: false, height: 150, shapes: charts.shapesFor(this), fromZero: true }),
       showlegend: false }, BASE_CONFIG);
     this.traceLen = idx ? idx.length : lr.x.length;

@@ -16,6 +16,12 @@ The UI contract these tests rely on (data attributes, not CSS classes or wording
   ("live", "reconnecting", ...); buttons `[data-testid=stop]` and `[data-testid=restart]`, the
   latter opening `[data-testid=restart-form]`, the options editor, whose changed fields get
   the class `changed`;
+- branching (tests/e2e/test_branching.py): `[data-testid=branch]` and a click on a point of the
+  loss or accuracy chart open the same `restart-form` with `data-mode="branch"` and the epoch
+  picker `[data-testid=branch-epoch]`; a refusal in `[data-testid=form-error]`; a branch's page
+  says `[data-testid=origin]`; history traces carry `meta.history`, a parent's branch traces
+  `meta.branch` (toggle `[data-testid=show-branches]`); a rail item has `data-parent-id`,
+  `data-depth` and, for a branch, `[data-testid=branch-badge]`;
 - the compare page (`/compare?runs=1,2`): `[data-testid=diff-table]` with one
   `tr[data-option="options.initial_learn_rate"]` per option that differs.
 """

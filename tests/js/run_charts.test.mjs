@@ -82,3 +82,31 @@ test("live points extend every chart within the redraw budget; a new name redraw
     [["ppl", 10], ["reward", 5]]);
   charts.dispose();
 });
+
+test("a branch's history and a run's branches are drawn after its own traces; live points extend its own", async () => {
+  const { charts, els } = page();
+  const history = rows(1, 10, { train_loss: () => 2, learn_rate: () => 0.1 });
+  charts.setHistory([{ runId: 7, epoch: 1, body: history }]);
+  await charts.load(rows(11, 5, { train_loss: () => 1, learn_rate: () => 0.01 }));
+  const loss = () => els.loss.data.map((t) => [t.meta?.history ?? t.meta?.branch ?? null, t.x.length]);
+  assert.deepEqual(loss().slice(0, 4).map(([m]) => m), [null, null, null, null], "own traces first: drawNew extends 0-3");
+  assert.deepEqual(loss().slice(4), [[7, 10], [7, 0]]); // history: smoothed train, validation
+  assert.deepEqual(els.loss.data[4].x, [1, 2, 3, 4, 5, 6, 7, 8, 9, 10]);
+  assert.deepEqual(els.lr.data[1].y, Array(10).fill(0.1));
+
+  charts.append(rows(16, 3, { train_loss: () => 1, learn_rate: () => 0.01 }));
+  for (const key of charts.plugins.keys()) charts.drawNew(key, charts.size);
+  assert.equal(els.loss.data[0].x.length, 8, "live points go to the run's own curve");
+  assert.equal(els.loss.data[4].x.length, 10, "the history is left as it was");
+
+  // A click on the history names its run and epoch; on the run's own curve, this run.
+  assert.deepEqual(charts.pointAt(4, 7), { runId: 7, epoch: 1 });
+  assert.deepEqual(charts.pointAt(12), { runId: 1, epoch: 1 });
+
+  charts.setBranches([{ runId: 9, epoch: 1, body: rows(11, 4, { train_loss: () => 3 }) }]);
+  assert.deepEqual(loss().slice(6), [[9, 4], [9, 0]]);
+  charts.setShowBranches(false);
+  assert.deepEqual(loss().slice(4).map(([m]) => m), [7, 7], "the toggle hides the branches, not the history");
+  charts.setXMode("time");
+  assert.deepEqual(loss().slice(4).map(([, n]) => n), [0, 0], "no history on the time axis");
+});

@@ -44,6 +44,11 @@ def test_a_branch_with_no_changes_goes_on_exactly_as_its_parent(server: Server) 
         theirs = [p for p in rest_points(api, parent["id"]) if p["seq"] >= own[0]["seq"]]
         assert _plain(own) == _plain(theirs)  # bit for bit on CPU
 
+        # Its history: the parent's points up to the branch point (the browser draws them).
+        lineage = api.get(f"/api/runs/{branch['id']}").json()["lineage"]
+        assert lineage == [{"run_id": parent["id"], "epoch": 2, "until_seq": own[0]["seq"] - 1}]
+        assert api.get(f"/api/runs/{parent['id']}").json()["lineage"] == []
+
         # A branch's branch, with a changed learn rate, logged from its branch point.
         answer = api.post(
             f"/api/runs/{branch['id']}/branch",
@@ -59,6 +64,11 @@ def test_a_branch_with_no_changes_goes_on_exactly_as_its_parent(server: Server) 
         ]
         assert rates and all(r == 0.0005 for r in rates)
         assert {p["epoch"] for p in rest_points(api, twig["id"])} == {5}
+        # The whole chain: the parent to epoch 2, then the branch to epoch 4, then its own.
+        chain = api.get(f"/api/runs/{twig['id']}").json()["lineage"]
+        first_own = rest_points(api, twig["id"])[0]["seq"]
+        second = {"run_id": branch["id"], "epoch": 4, "until_seq": first_own - 1}
+        assert chain == [lineage[0], second]
 
         # The parent's points are the branches' history: it cannot go while they remain.
         refused = api.delete(f"/api/runs/{parent['id']}")

@@ -21,7 +21,12 @@ from trainscope.schemas.spec import SCRIPT_KIND, RunSpec
 from trainscope.schemas.status import ACTIVE_STATUSES as ACTIVE
 from trainscope.schemas.status import RESUMABLE_STATUSES as RESUMABLE
 from trainscope.services.admission import Admission
-from trainscope.services.branches import branch_spec, branchable_epochs, link_origin
+from trainscope.services.branches import (
+    branch_spec,
+    branchable_epochs,
+    lineage,
+    link_origin,
+)
 from trainscope.services.entrypoints import Registry
 from trainscope.services.errors import RunConflict, RunNotFound
 from trainscope.services.external import ExternalRuns, is_external
@@ -192,6 +197,10 @@ class RunService:
 
     def branchable_epochs(self, run: RunRecord) -> list[int]:
         return branchable_epochs(self.settings.run_dir(run.id))
+
+    def lineage(self, run: RunRecord) -> list[dict[str, int]]:
+        """The runs and seqs a branch's history is read from (services/branches.py)."""
+        return lineage(run, self.store.get_run, self.store.read_points)
 
     def branch(
         self, run_id: int, epoch: int, options: dict[str, Any], client: str | None = None

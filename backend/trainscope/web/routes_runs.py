@@ -118,9 +118,16 @@ def list_runs(
 
 @router.get("/{run_id}", summary="One run", responses=error_responses(404, 422))
 def get_run(runs: RunsDep, run_id: RunId) -> dict[str, Any]:
-    """With `branchable_epochs`: the epochs POST /api/runs/{id}/branch can start from."""
+    """With `branchable_epochs`: the epochs POST /api/runs/{id}/branch can start from; and
+    `lineage`: a branch's history, oldest first, `[{run_id, epoch, until_seq}]` (read each
+    entry's points from its run with the previous entry's until_seq < seq ≤ until_seq; the
+    run's own points come after the last), empty for a run that is not a branch."""
     run = runs.get(run_id)
-    return {**run.to_json(), "branchable_epochs": runs.branchable_epochs(run)}
+    return {
+        **run.to_json(),
+        "branchable_epochs": runs.branchable_epochs(run),
+        "lineage": runs.lineage(run),
+    }
 
 
 @router.post(

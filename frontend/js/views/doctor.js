@@ -129,7 +129,7 @@ export class DoctorPanel {
       button.textContent = "Branching…";
       error.hidden = true;
       try {
-        const child = await api.branch(this.runId, { epoch: branch.epoch, options: branch.options });
+        const child = await api.branch(this.runId, branch.epoch, branch.options);
         this.navigate(`/runs/${child.id}`);
       } catch (err) {
         error.textContent = `Could not branch: ${err.message}`;

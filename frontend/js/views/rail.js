@@ -56,12 +56,16 @@ function makeItem(run) {
   const status = h("span", { class: "badge", "data-testid": "run-status" });
   const script = isExternal(run) ? h("span", { class: "badge kind-script", "data-testid": "script-badge",
     title: "Logged by its own training script (trainscope.init)" }, "script") : null;
+  // A branch says where it goes on from; a restart is a child too, from scratch.
+  const origin = run.spec?.branch;
+  const branch = origin ? h("span", { class: "badge kind-branch", "data-testid": "branch-badge",
+    title: `Branched from run ${origin.run_id} at the end of epoch ${origin.epoch}` }, `↳ @${origin.epoch}`) : null;
   const meta = h("span", { class: "run-meta" });
   const best = h("span", { class: "run-best" });
   const bar = h("span", { class: "run-bar" }, h("span", { class: "run-bar-fill" }));
-  link.append(h("span", { class: "run-line1" }, name, h("span", { class: "badges" }, script, status)), h("span", { class: "run-line2" }, meta, best), bar);
+  link.append(h("span", { class: "run-line1" }, name, h("span", { class: "badges" }, script, branch, status)), h("span", { class: "run-line2" }, meta, best), bar);
   const li = h("li", { class: "run-item", "data-testid": "run-item", "data-run-id": String(run.id),
-    "data-kind": run.spec?.kind || "train" },
+    "data-kind": run.spec?.kind || "train", "data-parent-id": run.parent_id ? String(run.parent_id) : null },
     check, link);
   const entry = { li, check, link, name, status, meta, best, bar, id: run.id };
   items.set(run.id, entry);
@@ -122,6 +126,7 @@ function render() {
     if (!entry) entry = makeItem(run);
     updateItem(entry, run);
     entry.li.style.setProperty("--depth", String(Math.min(depth, 6)));
+    entry.li.dataset.depth = String(depth);
     entry.li.classList.toggle("child", depth > 0);
     if (!matches(run, q)) continue;
     frag.append(entry.li);

@@ -4,12 +4,13 @@
 // run_actions.js's.
 
 import { api } from "../api.js";
+import { branchesOf, historyWindows, originOf } from "../branching.js";
 import { RunStream } from "../live.js";
 import { drawConfusion, drawPredictions, rethemeAll } from "../charts.js";
 import { emptyColumns } from "../column_store.js";
 import { DISPLAY_MAX, RunCharts } from "../run_charts.js";
 import { CurveChart, LearnRateChart, LOSS, QUALITY } from "../training_charts.js";
-import { on } from "../state.js";
+import { on, runs as knownRuns } from "../state.js";
 import { h, runLabel, flatten } from "../format.js";
 import { LrRangeChart } from "../lr_range.js";
 import { KINDS, baseName, runKind } from "../run_kinds.js";
@@ -40,6 +41,12 @@ export async function mountRun(main, { id, navigate }) {
       h("p", { class: "error-text" }, err.message), h("a", { href: "/" }, "Back to the runs")));
     return () => {};
   }
+
+  // A branch's history: its ancestors' points up to each branch point (GET run's `lineage`),
+  // fetched while Plotly compiles and drawn lighter before its own.
+  const lineage = Promise.all(historyWindows(run.lineage).map(({ runId, epoch, ...window }) =>
+    api.metrics(runId, { ...window, max_points: DISPLAY_MAX }).then((body) => ({ runId, epoch, body }))));
+  lineage.catch(() => {}); // awaited below
 
   // A run logged by its own script (the SDK): trainscope cannot restart, resume or repeat it;
   // Stop asks the script, which hears it with its next log.
@@ -109,13 +116,16 @@ export async function mountRun(main, { id, navigate }) {
     els.info.replaceChildren(...rows.flatMap(([k, v]) => [h("dt", {}, k), h("dd", {}, String(v))]));
   };
 
+  const origin = originOf(run);
   function renderHead() {
     els.title.textContent = runLabel(run);
     document.title = `${runLabel(run)} · trainscope`;
     els.status.textContent = run.status;
     els.status.className = `badge big status-${run.status}`;
     els.sub.replaceChildren(...[`#${run.id}`,
-      run.parent_id ? h("span", {}, " · restarted from ", h("a", { href: `/runs/${run.parent_id}` }, `run ${run.parent_id}`)) : null,
+      origin ? h("span", { "data-testid": "origin" }, origin.kind === "branch" ? " · branched from " : " · restarted from ",
+        h("a", { href: `/runs/${origin.runId}` }, `run ${origin.runId}`),
+        origin.kind === "branch" ? ` at epoch ${origin.epoch}` : "") : null,
       run.sweep_id ? h("span", {}, " · ", h("a", { href: `/sweeps/${run.sweep_id}`, "data-testid": "sweep-link" },
         `trial ${(run.sweep_trial ?? 0) + 1} of sweep ${run.sweep_id}`)) : null,
       run.group ? h("span", {}, " · group ", h("a", { href: groupUrl(run.group), "data-testid": "group-link" }, run.group)) : null,
@@ -183,6 +193,11 @@ export async function mountRun(main, { id, navigate }) {
   /* ---------- points: history, then live ---------- */
   let lastSeq = 0;
   try {
+    charts.setHistory(await lineage);
+  } catch (err) {
+    say(els, `Could not load the history this branch goes on from: ${err.message}`);
+  }
+  try {
     const body = await history;
     await charts.load(body);
     lastSeq = body.last_seq ?? 0;
@@ -195,6 +210,18 @@ export async function mountRun(main, { id, navigate }) {
   }
   syncAttrs();
   page.dataset.lastSeq = String(lastSeq);
+  // Click a point of the loss or accuracy curve: branch from (the nearest checkpoint at or
+  // before) its epoch; a point of a branch's history branches the run it belongs to.
+  if (els.b.branch.isConnected) {
+    for (const el of [els.loss, els.acc]) {
+      el.on?.("plotly_click", (ev) => {
+        const p = ev.points?.[0];
+        const meta = p?.data?.meta || {};
+        const at = p && charts.pointAt(Number(p.x), meta.history ?? meta.branch ?? null);
+        if (at) actions.openBranch(at.runId, at.epoch);
+      });
+    }
+  }
   renderHead();
   renderInfo();
 
@@ -234,6 +261,29 @@ export async function mountRun(main, { id, navigate }) {
 
   const tick = setInterval(() => { if (!actionsOf(run, external).final && run.started_at) renderInfo(); }, 1000);
   cleanups.push(() => clearInterval(tick));
+
+  /* ---------- this run's branches: their curves from their epochs on ---------- */
+  // Fetched at load, and again when a branch of this run is created or changes status (the
+  // run list's socket says so), so a branch that ends is drawn whole.
+  let branchesKey = "";
+  async function loadBranches(all) {
+    const mine = branchesOf(all, id);
+    const key = mine.map((r) => `${r.id}:${r.status}`).join(",");
+    if (key === branchesKey) return;
+    branchesKey = key;
+    els.branchesToggle.hidden = !mine.length;
+    els.branchesCount.textContent = mine.length ? ` (${mine.length})` : "";
+    try {
+      const list = await Promise.all(mine.map((r) => api.metrics(r.id, { max_points: DISPLAY_MAX })
+        .then((body) => ({ runId: r.id, epoch: r.spec.branch.epoch, body }))));
+      if (key === branchesKey) charts.setBranches(list);
+    } catch (err) { say(els, `Could not load this run's branches: ${err.message}`); }
+  }
+  if (els.b.branch.isConnected) {
+    (knownRuns.size ? Promise.resolve([...knownRuns.values()]) : api.runs()).then(loadBranches).catch(() => {});
+    cleanups.push(on("run", (r) => { if (r.spec?.branch?.run_id === id) loadBranches(knownRuns.values()); }));
+    els.showBranches.addEventListener("change", () => charts.setShowBranches(els.showBranches.checked));
+  }
 
   /* ---------- chart controls ---------- */
   els.smoothing.addEventListener("input", () => {

@@ -1,8 +1,9 @@
-// The run page's actions: Stop, Resume, Restart with changes, Repeat ×N, CSV and PNG export,
-// Delete (with its confirmation dialog). Each talks to the API and hands the answer to the
+// The run page's actions: Stop, Resume, Restart with changes, Branch from epoch E with
+// changes, Repeat ×N, CSV and PNG export, Delete (with its confirmation dialog). Each talks to the API and hands the answer to the
 // page (setRun); the page redraws its head.
 
 import { api } from "../api.js";
+import { branchEpochAt } from "../branching.js";
 import { h, runLabel } from "../format.js";
 import { groupUrl } from "./group.js";
 import { RestartDialog } from "./restart_dialog.js";
@@ -19,7 +20,7 @@ function download(url, name) {
 /**
  * main: the page's container (dialogs go there); els: run_layout.js's; getRun() / setRun(run):
  * the page's run; renderHead(): after every action; onResumed(): the results are stale.
- * → {openRestart(patch), dispose()}.
+ * → {openRestart(patch), openBranch(runId, epoch), dispose()}.
  */
 export function wireActions({ main, els, id, navigate, getRun, setRun, renderHead, onResumed }) {
   const { b, repeatCount } = els;
@@ -72,6 +73,24 @@ export function wireActions({ main, els, id, navigate, getRun, setRun, renderHea
   const openRestart = (patch) => restartDialog.open(getRun(), patch);
   b.restart.addEventListener("click", () => openRestart(null));
 
+  // Branch run `runId` (this one, or an ancestor whose history a click landed on) from the
+  // nearest epoch with a checkpoint at or before `wanted` (its last one when null). The run is
+  // fetched again: a running run gains epochs as it trains.
+  const openBranch = async (runId, wanted = null) => {
+    let target;
+    try { target = await api.run(runId); } catch (err) { say(els, err.message); return; }
+    const epochs = target.branchable_epochs || [];
+    const epoch = wanted === null ? epochs.at(-1) ?? null : branchEpochAt(epochs, wanted);
+    if (epoch === null) {
+      say(els, epochs.length
+        ? `Run ${runId} has no checkpoint at or before epoch ${wanted}; it can be branched from epochs ${epochs.join(", ")}.`
+        : `Run ${runId} has no epoch checkpoint yet: it can be branched once an epoch has ended.`);
+      return;
+    }
+    await restartDialog.openBranch(target, epoch, epochs);
+  };
+  b.branch.addEventListener("click", () => openBranch(id, null));
+
   const deleteDialog = h("dialog", { class: "dialog", "aria-label": "Delete run" });
   main.append(deleteDialog);
   b.del.addEventListener("click", () => {
@@ -97,5 +116,5 @@ export function wireActions({ main, els, id, navigate, getRun, setRun, renderHea
     no.focus();
   });
 
-  return { openRestart, dispose() { restartDialog.remove(); deleteDialog.remove(); } };
+  return { openRestart, openBranch, dispose() { restartDialog.remove(); deleteDialog.remove(); } };
 }

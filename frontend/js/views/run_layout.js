@@ -13,6 +13,8 @@ const btn = (testid, label, cls = "btn") => h("button", { type: "button", class:
  */
 export function runLayout(run, { external, script, doctor, verdict, lrCard }) {
   const ownCode = external || Boolean(script);
+  // Branching goes on from the engine's epoch checkpoints: its training runs only.
+  const branchable = !ownCode && (run.spec?.kind ?? "train") === "train";
   const id = run.id;
   const els = {
     status: h("span", { class: "badge big", "data-testid": "run-status" }),
@@ -25,6 +27,7 @@ export function runLayout(run, { external, script, doctor, verdict, lrCard }) {
       stop: btn("stop", "■ Stop", "btn danger-outline"),
       resume: btn("resume", "▶ Resume"),
       restart: btn("restart", "↻ Restart with changes", "btn primary"),
+      branch: btn("branch", "↳ Branch from epoch…"),
       repeat: btn("repeat", "Repeat ×3"),
       csv: btn("export-csv", "CSV"),
       png: btn("export-png", "PNG"),
@@ -39,6 +42,8 @@ export function runLayout(run, { external, script, doctor, verdict, lrCard }) {
       h("option", { value: "iteration" }, "Iteration"), h("option", { value: "epoch" }, "Epoch"),
       h("option", { value: "time" }, "Time")),
     logY: h("input", { type: "checkbox", "data-testid": "log-y", id: "log-y" }),
+    showBranches: h("input", { type: "checkbox", "data-testid": "show-branches", id: "show-branches", checked: true }),
+    branchesCount: h("span", {}),
     acc: h("div", { class: "chart", "data-testid": "chart-accuracy" }),
     loss: h("div", { class: "chart", "data-testid": "chart-loss" }),
     lr: h("div", { class: "chart small-chart", "data-testid": "chart-lr" }),
@@ -52,6 +57,7 @@ export function runLayout(run, { external, script, doctor, verdict, lrCard }) {
   const { b } = els;
   b.stop.title = external ? "Ask the script to stop: it hears it with its next log and ends the run stopped"
     : "Stop gracefully (a checkpoint is written; Resume continues)";
+  b.branch.title = "Go on from an epoch's checkpoint with changed options (or click a point of the loss or accuracy chart)";
   b.repeat.title = "Start new runs identical to this one but for the seed, in one group: how much of a result is noise?";
   b.csv.title = "Export the points as CSV";
   b.png.title = "Export the charts as PNG";
@@ -74,7 +80,7 @@ export function runLayout(run, { external, script, doctor, verdict, lrCard }) {
       els.status, els.live), els.sub, els.stopNote),
     h("div", { class: "toolbar", role: "toolbar", "aria-label": "Run actions" },
       // An external run is trained by its script: nothing here can restart, resume or repeat it.
-      b.stop, external ? null : [b.resume, b.restart,
+      b.stop, external ? null : [b.resume, b.restart, branchable ? b.branch : null,
         h("span", { class: "repeat-group", role: "group", "aria-label": "Repeat with other seeds" }, b.repeat, els.repeatCount)],
       h("span", { class: "sep" }), b.csv, b.png, b.del)),
   els.notice,
@@ -85,6 +91,10 @@ export function runLayout(run, { external, script, doctor, verdict, lrCard }) {
         h("label", { for: "smoothing" }, "Smoothing ", els.smoothing, els.smoothVal),
         h("label", { for: "x-axis" }, "X axis ", els.xAxis),
         h("label", { for: "log-y", class: "check" }, els.logY, " Log loss"),
+        // Shown once the run has branches (run.js): their curves from their epochs on.
+        els.branchesToggle = h("label", { for: "show-branches", class: "check", hidden: true,
+          title: "Draw the runs branched from this one, each from its branch epoch on" },
+        els.showBranches, " Branches", els.branchesCount),
         h("span", { class: "legend-note muted small" }, "light: per iteration · solid: smoothed · dashed: validation · ✕ NaN/Inf")),
       els.acc, els.loss, els.lr, els.ratioWrap, ownCode ? els.otherWrap : null),
     h("aside", { class: "side" },
