@@ -3,7 +3,14 @@ the misses issue 18 found on real curves, each pinned to a stored run."""
 
 from __future__ import annotations
 
+import sys
+from collections import Counter
+from pathlib import Path
+
 from tests.doctor.real_corpus import diagnose_run, load_corpus, run_by_name
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[2] / "benchmarks"))
+from doctor_corpus import label_of  # the labels live with the corpus builder
 
 
 def codes(name: str) -> set[str]:
@@ -13,7 +20,26 @@ def codes(name: str) -> set[str]:
 def test_the_corpus_is_large_and_loads() -> None:
     runs = load_corpus()
     assert len(runs) >= 60
-    assert all(len(r["iteration"]) > 20 for r in runs)
+    # A run the engine stopped at NaN/Inf can be short (6 iterations at a learn rate 1e5).
+    assert all(len(r["iteration"]) > 20 for r in runs if r["status"] != "diverged")
+    assert all(len(r["iteration"]) >= 5 for r in runs)
+
+
+def test_every_finding_code_has_five_real_examples() -> None:
+    labels = Counter(code for r in load_corpus() for code in label_of(r["name"]))
+    for code in (
+        "diverged",
+        "loss-spikes",
+        "too-slow",
+        "overfitting",
+        "plateau",
+        "underfitting",
+        "still-improving",
+        "initial-loss",
+    ):
+        assert labels[code] >= 5, (code, labels)
+    diverged = [r for r in load_corpus() if "diverged" in label_of(r["name"])]
+    assert all(r["status"] == "diverged" for r in diverged)
 
 
 def test_a_memorised_training_set_with_a_flat_validation_is_overfitting_not_a_plateau() -> None:
