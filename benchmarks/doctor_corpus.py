@@ -296,6 +296,112 @@ def runs() -> list[tuple[str, dict[str, Any], dict[str, Any], dict[str, Any]]]:
             ),
         )
     )
+    # diverged (NaN/Inf, the engine stops): learn rates far too high for plain SGD / momentum
+    # on every preset. Adam, RMSprop and AdamW bound each step by the learn rate: even at 1e6
+    # their loss stays finite (those runs are the unstable ones above).
+    for tag, data, model, solver, lr, batch in (
+        ("digits-mlp-sgd", DIGITS, mlp, "sgd", 300.0, 64),
+        ("spirals-mlp-sgdm", SPIRALS, mlp, "sgdm", 1e3, 64),
+        ("sine-mlp-sgd", SINE, mlp, "sgd", 0.7, 16),
+        ("sine-lstm-sgd", SINE, {"preset": "lstm"}, "sgd", 2.0, 64),
+        ("sine-gru-sgd", SINE, {"preset": "gru"}, "sgd", 3.0, 64),
+        ("images-simple-cnn-sgd", IMAGES, {"preset": "simple-cnn"}, "sgd", 1e3, 64),
+        ("images-deeper-cnn-sgd", IMAGES, {"preset": "deeper-cnn"}, "sgd", 1e5, 32),
+        ("seq-gru-sgd", SEQ, {"preset": "gru"}, "sgd", 1e5, 32),
+    ):
+        out.append(
+            (
+                f"nan-{tag}",
+                data,
+                model,
+                _o(
+                    solver=solver,
+                    initial_learn_rate=lr,
+                    max_epochs=4,
+                    mini_batch_size=batch,
+                    validation_frequency=10,
+                ),
+            )
+        )
+    # plateau: noisy spirals with enough data not to overfit, at a constant learn rate: both
+    # losses reach the noise's floor and stay there.
+    for seed in (1, 2, 3, 4, 5):
+        out.append(
+            (
+                f"flat-spirals-adam-s{seed}",
+                {"name": "spirals", "num_samples": 3000, "noise": 0.6},
+                mlp,
+                _o(
+                    solver="adam",
+                    initial_learn_rate=0.01,
+                    max_epochs=40,
+                    mini_batch_size=64,
+                    validation_frequency=10,
+                    seed=seed,
+                ),
+            )
+        )
+    # underfitting: a one- or two-unit bottleneck on digits, sequences and five-arm spirals.
+    for tag, data, model in (
+        ("digits-fc1", DIGITS, {"layers": [{"type": "fc", "units": 1}]}),
+        ("seq-fc1", SEQ, {"layers": [{"type": "flatten"}, {"type": "fc", "units": 1}]}),
+        (
+            "spirals5-fc2",
+            {**SPIRALS, "num_classes": 5, "turns": 2.5},
+            {"layers": [{"type": "fc", "units": 2}]},
+        ),
+    ):
+        out.append(
+            (
+                f"underfit-{tag}",
+                data,
+                model,
+                _o(
+                    solver="adam",
+                    initial_learn_rate=0.01,
+                    max_epochs=30,
+                    mini_batch_size=64,
+                    validation_frequency=6,
+                ),
+            )
+        )
+    # the simple CNN on the digits (8×8 images), a default Adam run.
+    for seed in (1, 2):
+        out.append(
+            (
+                f"cnn-digits-simple-cnn-s{seed}",
+                DIGITS,
+                {"preset": "simple-cnn"},
+                _o(
+                    solver="adam",
+                    initial_learn_rate=1e-3,
+                    max_epochs=6,
+                    mini_batch_size=64,
+                    validation_frequency=10,
+                    seed=seed,
+                ),
+            )
+        )
+    # too slow on the other presets: a CNN, an LSTM and a regression MLP.
+    for tag, data, model, solver, lr in (
+        ("images-simple-cnn-sgd", IMAGES, {"preset": "simple-cnn"}, "sgd", 1e-5),
+        ("seq-lstm-rmsprop", SEQ, {"preset": "lstm"}, "rmsprop", 1e-7),
+        ("sine-mlp-adam", SINE, mlp, "adam", 1e-6),
+    ):
+        out.append(
+            (
+                f"tooslow-{tag}",
+                data,
+                model,
+                _o(
+                    solver=solver,
+                    initial_learn_rate=lr,
+                    max_epochs=8,
+                    mini_batch_size=32,
+                    validation_frequency=10,
+                ),
+            )
+        )
     return out
 
 
@@ -332,6 +438,8 @@ LABELS: dict[str, frozenset[str]] = {
     # chance, accuracy 0.08: unstable, never learns.
     "unstable-digits-sgdm": _({"loss-spikes"}),
     # lr 1e-7..1e-5: 2.40 → 2.34 / 1.11 → 1.11 over the whole run: too slow, one cause.
+    # also the CNN (sgd 1e-5: 3.73 → 3.58 over 96 iterations, accuracy 0.09 = chance), the LSTM
+    # (rmsprop 1e-7: 1.10 flat) and the regression MLP (adam 1e-6: val 0.425 → 0.423).
     "tooslow-": _({"too-slow"}),
     # 6 epochs at a modest rate: 2.4 → 0.9-1.7, val best at the last validation: stopped early.
     "early-digits": _({"still-improving"}),
@@ -339,7 +447,10 @@ LABELS: dict[str, frozenset[str]] = {
     "early-spirals": _({"too-slow"}),
     # plateau runs (constant adam 0.01, noisy spirals): val best at 44-48/54 then +10-17 %
     # while train fell to 0.08-0.1 with a 5-point accuracy gap: overfitting; s1 still falling.
-    "plateau-spirals-s1": _({"still-improving"}),
+    # s1: val 0.23 → 0.20-0.21 over the last third (medians of 4-5 validations; the last one
+    # alone a lucky 0.154) while the training loss turned up 0.106 → 0.146 at the end: flat at
+    # a constant rate that is too high to settle, a plateau (a lower rate is the cure).
+    "plateau-spirals-s1": _({"plateau"}),
     "plateau-spirals": _({"overfitting"}),
     # 80 training digits: train accuracy 1.00, loss 6e-4; val accuracy 0.90-0.91 flat from
     # validation ~19 of 150 on, val loss best there then flat/slightly up: memorised.
@@ -354,8 +465,34 @@ LABELS: dict[str, frozenset[str]] = {
     # 600 small images: train accuracy 0.79-0.83 against val 0.62-0.65 (17-18 points) while
     # val loss was still falling at the end (1.23 → 1.08, 1.05 → 0.97).
     "healthy-images": _({"overfitting", "still-improving"}),
-    "diverged-images": _({"loss-spikes"}),
+    # The simple-cnn preset's first loss (iteration 1, before any update) is 3.73-3.85 against
+    # ln 10 = 2.30 for uniform guessing, 1.6-1.7× (the deeper-cnn's batchnorm: 2.5-2.7): its
+    # untrained outputs are confidently wrong, what an expert checks first.
+    "healthy-images-simple-cnn": _({"overfitting", "still-improving", "initial-loss"}),
+    "diverged-images": _({"loss-spikes", "initial-loss"}),
+    "tooslow-images-simple-cnn": _({"too-slow", "initial-loss"}),
+    "nan-images-simple-cnn": _({"diverged", "initial-loss"}),
+    # On the digits its first loss is 3.64 (s1, 1.58× ln 10) and 3.28 (s2, 1.42×: within the
+    # half of ln C an expert lets pass); both still falling at the end (val 0.48 → 0.41, 0.40
+    # → 0.35, best at the last validation).
+    "cnn-digits-simple-cnn-s1": _({"still-improving", "initial-loss"}),
+    "cnn-digits-simple-cnn-s2": _({"still-improving"}),
     "healthy-sine": _({"still-improving"}),  # val 0.077 → 0.065, best at the end
+    # sgd/sgdm far too high: the loss multiplies by 1e3-1e9 per iteration from the second one
+    # (2.4 → 2e5 → 1e15 → ... 1e33) and the engine stops at NaN/Inf within 6-36 iterations.
+    "nan-": _({"diverged"}),
+    # A one-unit bottleneck on digits: accuracy 0.34/0.35 (train/val), the losses crawling
+    # 1.62 → 1.56 over the last third; one output unit on sequences: 0.39/0.39, flat at 1.08/
+    # 1.11 from a third on; two units on five spiral arms: 0.23/0.19, flat at 1.59/1.60.
+    # 3000 noisy spiral points at a constant adam 0.01: train and val both at 0.27-0.33 and
+    # flat from about half the run on (within ±5 %, s5 drifting up 0.27 → 0.33 with the
+    # training loss: no gap, accuracy 0.90/0.90), a plateau; s3 still creeping down by 3 %
+    # per twelfth (0.31 → 0.28), best at the end.
+    "flat-spirals-adam-s3": _({"still-improving"}),
+    "flat-spirals-adam": _({"plateau"}),
+    "underfit-digits-fc1": _({"underfitting"}),
+    "underfit-seq-fc1": _({"underfitting"}),
+    "underfit-spirals5-fc2": _({"underfitting"}),
 }
 
 
@@ -442,8 +579,8 @@ def _json_safe(v: Any) -> Any:
     return v
 
 
-def describe(r: dict[str, Any]) -> str:
-    """The numbers the labels were read from."""
+def describe(r: dict[str, Any], curves: bool = False) -> str:
+    """The numbers the labels were read from (`curves`: and the curves' shape)."""
     import numpy as np
 
     v = r["values"]
@@ -470,7 +607,7 @@ def describe(r: dict[str, Any]) -> str:
         vl = np.array([x for x in v["val_loss"] if x is not None], float)
         if len(vl):
             b = int(np.nanargmin(vl))
-            k = max(3, len(vl) // 3)
+            k = min(len(vl), max(3, len(vl) // 3))
             parts.append(
                 f"val n={len(vl)} first {vl[0]:.3g} best {vl[b]:.3g}@{b} end {vl[-1]:.3g} "
                 f"last third {vl[-k]:.3g}->{vl[-1]:.3g}"
@@ -483,7 +620,26 @@ def describe(r: dict[str, Any]) -> str:
                 f"acc train end {np.nanmean(ta[-q:]):.2f} val end {np.nanmean(va[-3:]):.2f} "
                 f"val best {np.nanmax(va):.2f}"
             )
-    return " | ".join(parts)
+    line = " | ".join(parts)
+    if curves:
+        line += "\n" + shape(r)
+    return line
+
+
+def shape(r: dict[str, Any]) -> str:
+    """The curves' shape: medians over 12 equal stretches of the training loss (finite
+    points) and of the validation loss, what a chart of them would show."""
+    import numpy as np
+
+    v = r["values"]
+    rows = []
+    for key in ("train_loss", "val_loss", "train_accuracy", "val_accuracy"):
+        y = np.array([x for x in v.get(key, []) if x is not None], float)
+        y = y[np.isfinite(y)]
+        if len(y):
+            cells = " ".join(f"{np.median(b):.3g}" for b in np.array_split(y, 12) if len(b))
+            rows.append(f"    {key:<15} {cells}")
+    return "\n".join(rows)
 
 
 def _save(stored: dict[str, dict[str, Any]]) -> list[str]:
@@ -498,10 +654,12 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--only", nargs="*", help="run names (prefixes) to (re)train")
     parser.add_argument("--describe", action="store_true", help="print the stored runs' numbers")
+    parser.add_argument("--curves", action="store_true", help="with the numbers, the curves' shape")
     args = parser.parse_args()
     if args.describe:
         for r in load_corpus():
-            print(describe(r))
+            if not args.only or any(r["name"].startswith(p) for p in args.only):
+                print(describe(r, args.curves))
         return
     todo = runs()
     if args.only:
@@ -517,7 +675,7 @@ def main() -> None:
         r = train_one(name, dataset, model, options)
         stored[name] = _json_safe(r)
         _save(stored)  # after each run: a failure later loses nothing
-        print(describe(_restore(stored[name]) | {"nan_rows": r["nan_rows"]}), flush=True)
+        print(describe(_restore(stored[name]) | {"nan_rows": r["nan_rows"]}, True), flush=True)
     order = _save(stored)
     print(
         f"{len(order)} runs in {CORPUS.relative_to(ROOT)}; trained {len(todo)} in "

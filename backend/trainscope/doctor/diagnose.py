@@ -66,9 +66,16 @@ def explained_away(findings: list[Finding]) -> list[Finding]:
         findings = [f for f in findings if f.code not in DIVERGED_EXPLAINS]
     if "too-slow" in codes:
         findings = [f for f in findings if f.code not in SLOW_EXPLAINS]
+    # A model too small for the task (both accuracies poor and close, the loss flat) is why
+    # its validation loss stopped improving: a schedule would not lift it, and the epochs
+    # that still-improving would add are in underfitting's patch already.
+    if "underfitting" in codes:
+        findings = [f for f in findings if f.code not in UNDERFIT_EXPLAINS]
     # An unstable run (loss far above its first value: the learn rate is too high) stalls,
     # sits at chance or never settles because of it: the same cause, not a plateau to
-    # schedule, a model too small or a learn rate too small.
+    # schedule, a model too small, a learn rate too small, a validation loss to stop early
+    # on or more epochs to give it: the lower learn rate comes first, the rest is judged
+    # on the run after it.
     spikes = codes.get("loss-spikes")
     if spikes is not None and "bursts" in spikes.evidence:
         findings = [f for f in findings if f.code not in UNSTABLE_EXPLAINS]
@@ -77,7 +84,10 @@ def explained_away(findings: list[Finding]) -> list[Finding]:
 
 # ("still-improving" stays: more epochs does not contradict a higher learn rate.)
 SLOW_EXPLAINS = frozenset({"underfitting", "plateau"})
-UNSTABLE_EXPLAINS = frozenset({"plateau", "underfitting", "too-slow"})
+UNDERFIT_EXPLAINS = frozenset({"plateau", "still-improving"})
+UNSTABLE_EXPLAINS = frozenset(
+    {"plateau", "underfitting", "too-slow", "overfitting", "still-improving", "lr-decay-too-early"}
+)
 # A bad initial loss is a cause of its own (the initialisation), and a preflight's verdict
 # stays: only the training story after the divergence goes.
 DIVERGED_EXPLAINS = frozenset(

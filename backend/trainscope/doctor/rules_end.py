@@ -31,6 +31,7 @@ STILL_FALLING_MIN = 0.02
 # the fall must be at least STILL_FALLING_ANNEALED to count.
 ANNEALED = 0.2
 STILL_FALLING_ANNEALED = 0.10
+NEAR_BEST = 0.05  # the latest level within this (or twice the noise) of the best validation
 
 
 def _recent_decline(a: Analysis) -> float:
@@ -101,18 +102,27 @@ def still_improving(a: Analysis) -> Finding | None:
         return None
     if int(np.argmin(v.smooth)) < n - max(2, n // 5):
         return None  # the best validation is not among the last ones
+    # Nor already well above its best again (a minimum a few validations back, then a rise):
+    # the latest level, a median of three, must be within noise of the best.
+    noise = relative_noise(v.loss)
+    if float(np.median(v.loss[-3:])) > float(np.min(v.smooth)) * (1 + max(NEAR_BEST, 2 * noise)):
+        return None
     k = min(n, max(5, n // 3))
     # The trend is measured after the last learn-rate drop (and the epoch it takes to show):
     # the step down a drop gives is not a sign that more epochs would help.
-    if len(a.lr_drops):
-        dropped = int(a.curves.iteration[a.lr_drops[-1]])
+    # (A drop from an already annealed rate, cosine's or linear's last steps towards 0, is
+    # no step down.)
+    lr = a.curves.learn_rate
+    top = float(np.nanmax(lr)) if np.isfinite(lr).any() else math.nan
+    drops = [r for r in a.lr_drops.tolist() if not lr[r - 1] < ANNEALED * top]
+    if drops:
+        dropped = int(a.curves.iteration[drops[-1]])
         settle = a.curves.iterations_per_epoch or opts.validation_frequency
         k = min(k, int(np.count_nonzero(v.iteration > dropped + settle)))
         if k < MIN_VALIDATIONS:
             return None
     y = np.log(v.loss[-k:])
     decline = 1 - math.exp(slope(np.arange(k, dtype=np.float64), y) * (k - 1))
-    noise = relative_noise(v.loss)
     # Two standard errors of the fitted change over k validations: noise alone rarely does it.
     needed = max(STILL_FALLING_MIN, 2 * noise * math.sqrt(12 / k))
     annealed = _annealed(a)

@@ -25,6 +25,7 @@ MIN_SPIKES = 3
 UNSTABLE_RATIO = 3.0
 UNSTABLE_EARLY = 5  # rows past the trend's blind first half block that still count as early
 UNSTABLE_LONG = 4  # rows above: longer than a spike's decay (1-4 iterations)
+NEVER_RECOVERED = 0.9  # an end level at least this fraction of the reference: no progress
 # too-slow: relative change of the loss over its first TOO_SLOW_WINDOW iterations (after
 # warm-up) below which it "barely moved"; the two ends are medians of TOO_SLOW_EDGE iterations.
 TOO_SLOW_WINDOW = 100
@@ -32,6 +33,10 @@ TOO_SLOW_EDGE = 20
 TOO_SLOW_CHANGE = 0.05
 TOO_SLOW_MAX_CHANGE = 0.08
 TOO_SLOW_FIRST = 5
+TOO_SLOW_SHORT = 50  # an ended run at least this long but shorter than the window: all of it
+# Learn rates above which ×10 is no cure for a flat loss: the top of each solver's usual range
+# (the corpus's Adam at 0.05-0.1 and SGD with momentum at 0.8 are unstable already).
+HIGH_LEARN_RATE = {"adam": 3e-3, "adamw": 3e-3, "rmsprop": 3e-3, "sgdm": 0.1, "sgd": 0.3}
 # initial-loss: an untrained classifier that guesses uniformly has cross-entropy ln C; a first
 # loss further than this fraction of ln C from it means the outputs are not near uniform.
 INITIAL_LOSS_TOLERANCE = 0.5
@@ -112,10 +117,12 @@ def unstable(a: Analysis) -> Finding | None:
     it, loss = a.loss
     if len(loss) < 10 or not (loss[0] > 0):
         return None
-    # The reference: the first loss, or the start's level, or ln C for a classifier, whichever
-    # is highest (a suspiciously low first loss is initial-loss's finding, not a scale).
+    # The reference: the first loss (computed before any update), or ln C for a classifier,
+    # whichever is higher (a suspiciously low first loss is initial-loss's finding, not a
+    # scale). Only a history that does not start at iteration 1 falls back on the start's
+    # level: a median over the first iterations is lifted by an explosion within them.
     c = a.curves
-    ref = max(float(loss[0]), a.start_level)
+    ref = float(loss[0]) if int(it[0]) == 1 else max(float(loss[0]), a.start_level)
     if c.task == "classification" and c.n_classes and c.n_classes >= 2:
         ref = max(ref, math.log(c.n_classes))
     above = np.flatnonzero(loss > UNSTABLE_RATIO * ref)
@@ -127,7 +134,10 @@ def unstable(a: Analysis) -> Finding | None:
     # pattern); an explosion at the start (where the trend is blind), a second burst, or a
     # burst longer than a spike's few iterations is instability.
     early = int(above[0]) < trend_width(len(loss)) // 2 + UNSTABLE_EARLY
-    if not (early or bursts >= 2 or len(above) > UNSTABLE_LONG):
+    # A burst the run never recovered from (it ends no lower than it started: at chance, for
+    # a classifier) is no passing spike either.
+    stuck = a.end_level >= NEVER_RECOVERED * ref
+    if not (early or stuck or bursts >= 2 or len(above) > UNSTABLE_LONG):
         return None
     opts = a.ctx.options
     patch = options_patch(initial_learn_rate=scaled_learn_rate(opts, 0.1))
@@ -202,8 +212,17 @@ def too_slow(a: Analysis) -> Finding | None:
     if a.diverged:
         return None
     it, loss = a.loss
+    opts = a.ctx.options
+    # A flat loss at a learn rate already high for the solver is not a learn rate too small
+    # (×10 would make it unstable): a model that cannot fit, which underfitting tells.
+    if opts.learn_rate > HIGH_LEARN_RATE.get(opts.solver, math.inf):
+        return None
     start = a.warmup_iterations
-    end = start + TOO_SLOW_WINDOW
+    window_its = TOO_SLOW_WINDOW
+    # A run that ended before TOO_SLOW_WINDOW iterations is judged over all it did.
+    if a.ctx.ended and len(it) and TOO_SLOW_SHORT <= it[-1] - start < TOO_SLOW_WINDOW:
+        window_its = int(it[-1] - start)
+    end = start + window_its
     if not len(it) or it[-1] < end:
         return None
     first = loss[window(it, start, start + TOO_SLOW_EDGE)]
@@ -225,13 +244,14 @@ def too_slow(a: Analysis) -> Finding | None:
     l0 = finite_median(very_first)
     se0 = 1.25 * sigma * math.sqrt(1 / len(very_first) + 1 / len(last))
     bound0 = min(2 * TOO_SLOW_MAX_CHANGE, max(2 * TOO_SLOW_CHANGE, 2.5 * se0))
-    if abs(change) >= bound or abs(l2 / l0 - 1.0) >= bound0:
+    # (One-sided: a first few mini-batches that happen to be easy are lower than the level
+    # after them without the loss having moved at all.)
+    if abs(change) >= bound or l2 / l0 - 1.0 <= -bound0:
         return None
-    opts = a.ctx.options
     patch = options_patch(initial_learn_rate=scaled_learn_rate(opts, 10))
     after = f" after the {start} warm-up iterations" if start else ""
     message = (
-        f"Training loss barely moved over the first {TOO_SLOW_WINDOW} iterations{after}: "
+        f"Training loss barely moved over the first {window_its} iterations{after}: "
         f"{num(l1)} → {num(l2)} ({change * 100:+.1f}%) at learn rate {num(opts.learn_rate)}."
     )
     evidence: dict[str, EvidenceValue] = {

@@ -14,7 +14,7 @@ from trainscope.doctor.signals import log_positive, slope, window
 
 # lr-decay-too-early: by the fitted trend, the loss fell at least STILL_FALLING over the w
 # iterations before a drop (w: half the distance to the neighbouring drops), and after it at
-# most LR_DROP_SLOWDOWN as fast.
+# most LR_DROP_SLOWDOWN as fast and by less than STILL_FALLING over as long.
 STILL_FALLING = 0.10
 LR_DROP_SLOWDOWN = 1 / 3
 
@@ -49,7 +49,10 @@ def lr_decay_too_early(a: Analysis) -> Finding | None:
         rate_after = -slope(x[post], logs[post])
         before = 1 - math.exp(-rate_before * w)  # the fall over w iterations at each rate
         after = 1 - math.exp(-rate_after * w)
-        if before < STILL_FALLING or rate_after > LR_DROP_SLOWDOWN * rate_before:
+        # ... and it must have flattened: a loss still falling by STILL_FALLING after the drop
+        # (slower, as a lower rate's steps are) is a schedule doing its job.
+        slowed = rate_after <= LR_DROP_SLOWDOWN * rate_before and after < STILL_FALLING
+        if before < STILL_FALLING or not slowed:
             continue
         return _too_early(a, int(it[row]), float(lr[row - 1]), float(lr[row]), w, before, after)
     return None

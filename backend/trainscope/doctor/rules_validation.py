@@ -33,6 +33,12 @@ GAP_VALIDATIONS = 3
 MEMORISED_ACCURACY = 0.995
 MEMORISED_GAP = 0.05
 PATIENCE = 5
+# widening gap: over the last 1/WIDENING_SPAN of the validations (at least MIN_VALIDATIONS + 1)
+# the validation loss did not fall (by plateau's test) while the training loss fell by at least
+# WIDENING_TRAIN_FALL, ending WIDENING_RATIO or more times below the validation loss.
+WIDENING_SPAN = 3
+WIDENING_TRAIN_FALL = 0.3
+WIDENING_RATIO = 1.5
 # plateau: the best validation loss so far was already within max(PLATEAU_TOLERANCE, 2 × the
 # validation noise) of today's level PLATEAU_MIN validations ago and PLATEAU_FRACTION of all
 # validations ago, and the fitted trend since is flat; a learn rate that moved less than
@@ -60,7 +66,14 @@ class Rise:
 
     @property
     def overfitting(self) -> bool:
-        return self.rise >= OVERFIT_RISE and self.train_falling
+        # Rising while the training loss kept falling; or, with the training loss flat (not
+        # rising: that would be instability), rising far above a training loss it is already
+        # WIDENING_RATIO × — the network sharpens what it has learnt and loses the task.
+        flat_low = (
+            self.train_end <= (1 + TRAIN_STILL_FALLING) * self.train_at_best
+            and self.now >= WIDENING_RATIO * self.train_end
+        )
+        return self.rise >= OVERFIT_RISE and (self.train_falling or flat_low)
 
 
 def val_rise(a: Analysis) -> Rise | None:
@@ -76,6 +89,43 @@ def val_rise(a: Analysis) -> Rise | None:
     best_raw = int(np.argmin(v.loss[: best + 2]))  # the raw minimum around the smoothed one
     train_at_best = a.level_at(float(v.iteration[best]))
     return Rise(best, best_raw, rise, last, train_at_best, a.end_level)
+
+
+@dataclass(frozen=True)
+class Widening:
+    """Validation loss flat (or up) over the last validations while the training loss kept
+    falling far below it: the gap between them widens, the network fits the training set and
+    no longer the task."""
+
+    first: int  # index of the span's first validation
+    val_fall: float  # validation loss's fall over the span by its fitted trend (< 0: a rise)
+    train_from: float
+    train_to: float
+    now: float  # the median of the last three validations
+
+
+def widening_gap(a: Analysis) -> Widening | None:
+    v = a.val
+    n = len(v)
+    if n < 2 * MIN_VALIDATIONS:
+        return None
+    first = n - max(MIN_VALIDATIONS + 1, n // WIDENING_SPAN)
+    # Or since the validation loss stopped improving, when that is longer ago.
+    first = min(first, stale_since(a)[0])
+    span = np.log(v.loss[first:])
+    m = len(span)
+    fall = 1 - math.exp(slope(np.arange(m, dtype=np.float64), span) * (m - 1))
+    noise = relative_noise(v.loss)
+    if fall > max(PLATEAU_TOLERANCE, 2 * noise * math.sqrt(12 / m)):
+        return None  # still falling
+    train_from = a.level_at(float(v.iteration[first]))
+    train_to = a.end_level
+    now = float(np.median(v.loss[-3:]))
+    if not (
+        train_to <= (1 - WIDENING_TRAIN_FALL) * train_from and now >= WIDENING_RATIO * train_to
+    ):
+        return None
+    return Widening(first, fall, train_from, train_to, now)
 
 
 def accuracy_gaps(a: Analysis) -> np.ndarray:
@@ -114,7 +164,8 @@ def overfitting(a: Analysis) -> Finding | None:
     by_loss = r is not None and r.overfitting
     gaps = accuracy_gaps(a)
     gap, by_gap = recent_gap(a)
-    if not (by_loss or by_gap):
+    wide = None if (by_loss or by_gap) else widening_gap(a)
+    if not (by_loss or by_gap or wide is not None):
         return None
 
     best_raw = r.best_raw if r is not None else int(np.argmin(v.loss))
@@ -140,6 +191,15 @@ def overfitting(a: Analysis) -> Finding | None:
             f"({num(r.train_at_best)} → {num(r.train_end)})"
         )
         iteration = best_it
+    elif wide is not None:
+        since = int(v.iteration[wide.first])
+        parts.append(
+            f"Validation loss has not fallen since iteration {since} (now {num(wide.now)}) "
+            f"while training loss fell {pct(1 - wide.train_to / wide.train_from)} "
+            f"({num(wide.train_from)} → {num(wide.train_to)}): validation loss is "
+            f"{wide.now / wide.train_to:.1f}× the training loss"
+        )
+        iteration = since
     else:
         above = np.flatnonzero(~(gaps > min(OVERFIT_GAP, gap)))
         first = int(above[-1]) + 1 if len(above) else 0
@@ -164,11 +224,27 @@ def overfitting(a: Analysis) -> Finding | None:
         "accuracy_gap": gap if math.isfinite(gap) else None,
         "by_loss": by_loss,
         "by_accuracy_gap": by_gap,
+        "by_widening_gap": wide is not None,
         "dropout": a.ctx.has_dropout,
     }
     return Finding(
         "overfitting", "warning", iteration, message, evidence, patch, describe(opts, patch)
     )
+
+
+def stale_since(a: Analysis) -> tuple[int, float, float, float]:
+    """(index of the validation since which the validation loss has not improved, today's
+    level, the tolerance, the validation noise): it is the first validation whose best so far
+    was already within the tolerance of today's level, the median of the latest validations (a
+    minimum would be an outlier's)."""
+    v = a.val
+    n = len(v)
+    noise = relative_noise(v.loss)
+    tol = max(PLATEAU_TOLERANCE, 2 * noise)
+    level = float(np.median(v.loss[-max(3, n // 10) :]))
+    reached = np.minimum.accumulate(v.smooth) <= level * (1 + tol)
+    start = int(np.flatnonzero(reached)[0]) if reached.any() else n - 1
+    return start, level, tol, noise
 
 
 def plateau(a: Analysis) -> Finding | None:
@@ -181,18 +257,12 @@ def plateau(a: Analysis) -> Finding | None:
     r = val_rise(a)
     if r is not None and r.overfitting:
         return None  # rising, not flat: that is overfitting's finding
-    if recent_gap(a)[1]:
+    if recent_gap(a)[1] or widening_gap(a) is not None:
         return None  # flat because the training set is learnt: overfitting's finding too
-    noise = relative_noise(v.loss)
-    tol = max(PLATEAU_TOLERANCE, 2 * noise)
-    # Where it is now: the median of the latest validations (a minimum would be an outlier's).
-    level = float(np.median(v.loss[-max(3, n // 10) :]))
+    start, level, tol, noise = stale_since(a)
     # A plateau comes after progress: a loss that never fell is too-slow or underfitting.
     if not level <= (1 - PLATEAU_PROGRESS) * a.start_level:
         return None
-    # It began at the first validation whose best so far was already within tol of that.
-    reached = np.minimum.accumulate(v.smooth) <= level * (1 + tol)
-    start = int(np.flatnonzero(reached)[0]) if reached.any() else n - 1
     stale = n - 1 - start
     if stale < PLATEAU_MIN or stale < PLATEAU_FRACTION * n:
         return None
@@ -201,7 +271,7 @@ def plateau(a: Analysis) -> Finding | None:
     span = np.log(v.loss[start:])
     m = len(span)
     fall = 1 - math.exp(slope(np.arange(m, dtype=np.float64), span) * (m - 1))
-    if fall > max(PLATEAU_TOLERANCE, 2 * noise * math.sqrt(12 / m)):
+    if fall > max(tol, 2 * noise * math.sqrt(12 / m)):
         return None
     since = int(v.iteration[start])
     if since <= a.warmup_iterations:
