@@ -67,10 +67,6 @@ def read_csv(path: str | Path, name: str | None = None) -> ImportedRun:
             numbers[h] = parsed
     if step_col is not None and step_col not in numbers:
         raise ImportProblem(f"{path}: the {step_col!r} column holds cells that are not numbers")
-    if text:
-        shown = ", ".join(repr(t) for t in text)
-        print(f"trainscope: skipped columns that are not numbers: {shown}", file=sys.stderr)
-
     steps = _steps(path, numbers[step_col]) if step_col else list(range(1, len(body) + 1))
     times = numbers.pop(time_col) if time_col in numbers else []
     walls = [t if t is not None and math.isfinite(t) else mtime for t in times] or [mtime] * len(
@@ -78,8 +74,12 @@ def read_csv(path: str | Path, name: str | None = None) -> ImportedRun:
     )
     if step_col is not None:
         del numbers[step_col]
+    shown = ", ".join(repr(t) for t in text)
     if not numbers:
-        raise ImportProblem(f"{path}: no metric columns (only {', '.join(header)})")
+        holds = f"; {shown} hold text" if text else ""
+        raise ImportProblem(f"{path}: no metric columns (only {', '.join(header)}{holds})")
+    if text:
+        print(f"trainscope: skipped columns that are not numbers: {shown}", file=sys.stderr)
     run_name = name or (file.parent.name if file.name == "metrics.csv" else file.stem)
     run = ImportedRun(name=run_name, source=str(file.resolve()), tags=["csv"])
     run.config.update(_lightning_hparams(file))
