@@ -69,7 +69,6 @@ def main() -> None:
     args = parser.parse_args()
 
     from stream_latency import start_server
-
     from trainscope.integrations.imports import run_imports, to_rows
     from trainscope.integrations.tb_import import read_logdir
 

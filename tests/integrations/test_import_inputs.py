@@ -108,7 +108,9 @@ def test_bad_tensorboard_input_is_one_line_and_exit_code_2(tmp_path: Path) -> No
     flipped = tmp_path / "flipped" / good.name
     flipped.parent.mkdir()
     middle = len(data_bytes) // 2
-    flipped.write_bytes(data_bytes[:middle] + bytes([data_bytes[middle] ^ 0xFF]) + data_bytes[middle + 1 :])
+    flipped.write_bytes(
+        data_bytes[:middle] + bytes([data_bytes[middle] ^ 0xFF]) + data_bytes[middle + 1 :]
+    )
     assert "corrupt" in refused(
         trainscope("import", "tensorboard", str(flipped.parent), data_dir=data)
     )

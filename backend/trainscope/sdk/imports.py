@@ -88,9 +88,7 @@ def _local_runs(data_dir: Path) -> list[dict[str, Any]]:
     except (OSError, SQLAlchemyError) as exc:
         raise Unreachable(f"cannot open the store in {data_dir}: {exc}") from None
     try:
-        return [
-            {"id": r.id, "info": r.info} for r in store.list_runs(tag=IMPORT_TAG, limit=None)
-        ]
+        return [{"id": r.id, "info": r.info} for r in store.list_runs(tag=IMPORT_TAG, limit=None)]
     finally:
         store.close()
 
