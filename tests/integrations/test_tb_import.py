@@ -209,3 +209,37 @@ def test_lightning_csv_logger_metrics_become_a_run(server: Server, tmp_path: Pat
         assert cols["iteration"] == list(range(50))
         epochs = dict(zip(cols["iteration"], cols["epoch"], strict=True))
         assert epochs[9] == 0 and epochs[10] == 1 and epochs[49] == 4
+
+
+def test_lightning_tensorboard_logger_hyperparameters_in_the_run_directory(
+    server: Server, tmp_path: Path
+) -> None:
+    """Lightning's TensorBoardLogger writes its hyperparameters into the run's own directory
+    (not a child): as an hparams summary with its default hp_metric, and as hparams.yaml
+    always. Either way they become the run's config; `epoch` gives the points' epochs."""
+    from lightning.pytorch.loggers import TensorBoardLogger
+
+    hparams = {"lr": 0.003, "max_epochs": 3, "optimizer": "adamw"}
+    for hp_metric in (True, False):
+        logger = TensorBoardLogger(
+            str(tmp_path / "tb_logs"), name="lit", default_hp_metric=hp_metric
+        )
+        logger.log_hyperparams(hparams)
+        for step in range(30):
+            logger.log_metrics({"train_loss": 1.0 - step / 60, "epoch": step // 10}, step=step)
+        logger.finalize("success")
+
+    done = trainscope("import", "tensorboard", str(tmp_path / "tb_logs"), "--url", server.url)
+    assert done.returncode == 0, done.stderr
+    with server.api() as api:
+        runs = runs_named(api)
+        for name in ("lit/version_0", "lit/version_1"):
+            run = runs[name]
+            assert run["spec"]["config"] == hparams, name
+            assert run["spec"]["options"]["solver"] == "adamw"
+            assert run["spec"]["options"]["max_epochs"] == 3
+            assert curve(api, run["id"], "train_loss")[15] == 0.75
+            cols = api.get(f"/api/runs/{run['id']}/metrics").json()
+            epochs = dict(zip(cols["iteration"], cols["epoch"], strict=True))
+            assert epochs[9] == 0 and epochs[10] == 1 and epochs[29] == 2
+        assert curve(api, runs["lit/version_0"]["id"], "hp_metric") == {0: -1.0}

@@ -20,9 +20,8 @@ import csv
 import math
 import sys
 from pathlib import Path
-from typing import Any
 
-from trainscope.integrations.imports import Event, ImportedRun, ImportProblem
+from trainscope.integrations.imports import Event, ImportedRun, ImportProblem, lightning_hparams
 from trainscope.schemas.metric_names import parse_name
 
 TIME_COLUMNS = ("wall_time", "walltime", "time", "timestamp")
@@ -82,7 +81,7 @@ def read_csv(path: str | Path, name: str | None = None) -> ImportedRun:
         print(f"trainscope: skipped columns that are not numbers: {shown}", file=sys.stderr)
     run_name = name or (file.parent.name if file.name == "metrics.csv" else file.stem)
     run = ImportedRun(name=run_name, source=str(file.resolve()), tags=["csv"])
-    run.config.update(_lightning_hparams(file))
+    run.config.update(lightning_hparams(file.parent))
     for h, values in numbers.items():
         events: list[Event] = [
             (s, w, v) for s, w, v in zip(steps, walls, values, strict=True) if v is not None
@@ -112,20 +111,3 @@ def _steps(path: str | Path, values: list[float | None]) -> list[int]:
             raise ImportProblem(f"{path}: row {i}: the step must be a whole number ≥ 0, not {v}")
         steps.append(int(v))
     return steps
-
-
-def _lightning_hparams(file: Path) -> dict[str, Any]:
-    hparams = file.with_name("hparams.yaml")
-    if not hparams.is_file():
-        return {}
-    try:
-        import yaml
-    except ImportError:
-        print(f"trainscope: {hparams} not read (PyYAML is not installed)", file=sys.stderr)
-        return {}
-    try:
-        data = yaml.safe_load(hparams.read_text(encoding="utf-8"))
-    except (OSError, UnicodeDecodeError, yaml.YAMLError) as exc:
-        print(f"trainscope: {hparams} not read: {exc}", file=sys.stderr)
-        return {}
-    return data if isinstance(data, dict) else {}

@@ -13,6 +13,7 @@ import os
 import sys
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 from trainscope.schemas.metric_names import parse_name
@@ -133,3 +134,21 @@ def tidy_float32(values: list[float]) -> list[float]:
     import numpy as np
 
     return [float(s) for s in np.asarray(values, dtype=np.float32).astype(str)]
+
+
+def lightning_hparams(directory: Path) -> dict[str, Any]:
+    """The `hparams.yaml` Lightning's loggers write into a run's directory, or {}."""
+    hparams = directory / "hparams.yaml"
+    if not hparams.is_file():
+        return {}
+    try:
+        import yaml
+    except ImportError:
+        print(f"trainscope: {hparams} not read (PyYAML is not installed)", file=sys.stderr)
+        return {}
+    try:
+        data = yaml.safe_load(hparams.read_text(encoding="utf-8"))
+    except (OSError, UnicodeDecodeError, yaml.YAMLError) as exc:
+        print(f"trainscope: {hparams} not read: {exc}", file=sys.stderr)
+        return {}
+    return data if isinstance(data, dict) else {}

@@ -25,7 +25,13 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
-from trainscope.integrations.imports import Event, ImportedRun, ImportProblem, tidy_float32
+from trainscope.integrations.imports import (
+    Event,
+    ImportedRun,
+    ImportProblem,
+    lightning_hparams,
+    tidy_float32,
+)
 
 SCALAR_PLUGIN = "scalars"
 HPARAMS_PLUGIN = "hparams"
@@ -68,7 +74,9 @@ def read_logdir(logdir: str | Path) -> tuple[list[ImportedRun], int]:
             continue
         name = str(d.relative_to(root)) if d != root else root.name
         run = runs[d] = ImportedRun(name=name, source=str(d), tags=["tensorboard"])
-        run.config.update(hparams or {})
+        # Lightning's TensorBoardLogger writes the hparams summary only with a metric (its
+        # default hp_metric); its hparams.yaml is there either way.
+        run.config.update(hparams if hparams is not None else lightning_hparams(d))
         for tag, events in scalars.items():
             run.add(tag, events)
     return list(runs.values()), skipped
