@@ -458,7 +458,9 @@ def cmd_import(args: argparse.Namespace) -> int:
             from trainscope.integrations.csv_import import read_csv
 
             runs = [read_csv(args.path, args.name)]
-        if args.name and len(runs) == 1:
+        if args.name and len(runs) > 1:
+            raise InputError(f"--name names one run, but {args.path} holds {len(runs)}")
+        if args.name:
             runs[0].name = args.name
         return run_imports(runs, url, args.token, args.data_dir)
     except ImportProblem as exc:

@@ -121,6 +121,13 @@ def test_bad_tensorboard_input_is_one_line_and_exit_code_2(tmp_path: Path) -> No
     line = refused(trainscope("import", "tensorboard", str(cut.parent), data_dir=data))
     assert "cut short" in line or "corrupt" in line
 
+    two = tmp_path / "two"
+    tf_free_logs(two / "a")
+    tf_free_logs(two / "b")
+    assert "--name names one run, but" in refused(
+        trainscope("import", "tensorboard", str(two), "--name", "x", data_dir=data)
+    )
+
     # A damaged file anywhere in the logdir: nothing of it is imported, not even good runs.
     mixed = tmp_path / "mixed"
     tf_free_logs(mixed / "good")

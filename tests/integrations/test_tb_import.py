@@ -243,3 +243,19 @@ def test_lightning_tensorboard_logger_hyperparameters_in_the_run_directory(
             epochs = dict(zip(cols["iteration"], cols["epoch"], strict=True))
             assert epochs[9] == 0 and epochs[10] == 1 and epochs[29] == 2
         assert curve(api, runs["lit/version_0"]["id"], "hp_metric") == {0: -1.0}
+
+
+def test_more_metrics_than_a_server_takes_is_refused_before_any_run_is_made(
+    server: Server, tmp_path: Path
+) -> None:
+    from tensorboard.summary import Writer
+
+    writer = Writer(str(tmp_path / "wide" / "layers"))
+    for i in range(501):
+        writer.add_scalar(f"layer{i}/grad", 0.5, 1)
+    writer.close()
+    done = trainscope("import", "tensorboard", str(tmp_path / "wide"), "--url", server.url)
+    assert done.returncode == 2 and "Traceback" not in done.stderr
+    assert "501 metric names" in done.stderr and "local store" in done.stderr
+    with server.api() as api:
+        assert "layers" not in runs_named(api)

@@ -16,7 +16,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from trainscope.schemas.metric_names import parse_name
+from trainscope.schemas.external import MAX_METRICS
+from trainscope.schemas.metric_names import canonical, parse_name
 from trainscope.sdk.columns import Row
 from trainscope.sdk.imports import Unreachable, imported_sources, record_run
 
@@ -89,6 +90,16 @@ def run_imports(
         known = imported_sources(url, token, dir)
     except Unreachable as exc:
         raise ImportProblem(str(exc)) from None
+    if url:
+        # A server takes at most MAX_METRICS names a request: refused before any run is made.
+        for run in runs:
+            names = len({*run.series, *(canonical(n) for n in run.series)})
+            if names > MAX_METRICS:
+                raise ImportProblem(
+                    f"{run.name}: {names} metric names (with the dashboard's), more than a "
+                    f"server takes ({MAX_METRICS}); import it into a local store (no --url, "
+                    "--data-dir DIR) instead"
+                )
     made = 0
     for run in runs:
         if run.source in known:
@@ -116,10 +127,14 @@ def run_imports(
         link = f": {url.rstrip('/')}/runs/{run_id}" if url else ""
         print(
             f"imported {run.name} as run {run_id}: {run.scalars:,} scalars of "
-            f"{len(run.series)} metrics at {len(rows):,} steps{link}"
+            f"{len(run.series)} metrics at {_plural(len(rows), 'step')}{link}"
         )
     print(f"{made} of {len(runs)} runs imported into {where}", file=sys.stderr)
     return 0
+
+
+def _plural(n: int, word: str) -> str:
+    return f"{n:,} {word}" if n == 1 else f"{n:,} {word}s"
 
 
 def _shown_dir(dir: str | None) -> str:

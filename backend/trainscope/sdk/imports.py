@@ -137,10 +137,16 @@ def record_run(
         run._rows.extend(rows[start : start + CHUNK_ROWS])
         if not run.flush(timeout=None) or shipper.fatal is not None:
             break
-    if shipper.fatal is not None or not run.finish("completed"):
+    delivered = shipper.fatal is None and run.finish("completed")
+    if not delivered or shipper.rejected:
+        why = shipper.fatal or (
+            f"{shipper.rejected:,} points were refused (said above)"
+            if shipper.rejected
+            else "the points were not all delivered"
+        )
         raise Unreachable(
-            f"run {run.id} on {sink.description} was not filled completely: "
-            f"{shipper.fatal or 'the points were not all delivered'}"
+            f"run {run.id} on {sink.description} is incomplete: {why}; delete it before "
+            "importing again"
         )
     assert run.id is not None
     return run.id

@@ -54,6 +54,7 @@ class Shipper:
         self.stop_requested = False
         self.fatal: str | None = None
         self.dropped = 0  # rows dropped because the buffer was full
+        self.rejected = 0  # points the sink refused for good (Rejected), also dropped
         self._next_seq = 1
         self._pending: deque[Any] = deque()  # encoded payloads, in seq order
         self._configs: deque[dict[str, Any]] = deque()  # config updates not yet delivered
@@ -227,6 +228,7 @@ class Shipper:
             try:
                 self.stop_requested |= self.sink.send(payload)
             except Rejected as exc:
+                self.rejected += payload.points
                 self._say(f"rejected {exc}", f"trainscope: points refused, dropped ({exc})")
             self._pending.popleft()
             self._pending_points -= payload.points
