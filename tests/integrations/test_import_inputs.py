@@ -121,6 +121,14 @@ def test_bad_tensorboard_input_is_one_line_and_exit_code_2(tmp_path: Path) -> No
     line = refused(trainscope("import", "tensorboard", str(cut.parent), data_dir=data))
     assert "cut short" in line or "corrupt" in line
 
+    from tensorboard.summary.writer.event_file_writer import EventFileWriter
+
+    EventFileWriter(str(tmp_path / "no_scalars")).close()  # a writer that logged nothing
+    done = trainscope("import", "tensorboard", str(tmp_path / "no_scalars"), data_dir=data)
+    assert done.returncode == 2 and "Traceback" not in done.stderr
+    assert "skipped no_scalars: no scalars in it" in done.stderr
+    assert "error: nothing to import: no scalars in any run" in done.stderr
+
     two = tmp_path / "two"
     tf_free_logs(two / "a")
     tf_free_logs(two / "b")

@@ -86,6 +86,12 @@ def run_imports(
 ) -> int:
     """Record `runs` (skipping those imported before); prints a line per run. The exit code."""
     where = url.rstrip("/") if url else f"the local store in {_shown_dir(dir)}"
+    for run in runs:
+        if not run.series:  # only images, histograms, or nothing yet: no curve to draw
+            print(f"skipped {run.name}: no scalars in it", file=sys.stderr)
+    if not any(run.series for run in runs):
+        raise ImportProblem("nothing to import: no scalars in any run")
+    runs = [run for run in runs if run.series]
     try:
         known = imported_sources(url, token, dir)
     except Unreachable as exc:
