@@ -81,6 +81,8 @@ ALLOWED: dict[str, set[str]] = {
         "client",
         "entrypoints",
         "services",
+        # `trainscope import tensorboard | csv` (integrations/imports.py), loaded on first use.
+        "integrations",
     },
     "trainscope": {"version", "sdk", "integrations"},
 }

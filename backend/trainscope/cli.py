@@ -1,4 +1,5 @@
-"""`trainscope` command line: `train` (headless), `serve` (the server), `submit` (a client).
+"""`trainscope` command line: `train` (headless), `serve` (the server), `submit` (a client),
+`import` (TensorBoard logs and CSV files as runs).
 
 Never imports torch at module level: `trainscope --help` must be instant.
 """
@@ -434,6 +435,66 @@ def _submitted_run(args: argparse.Namespace, run: dict[str, Any], token: str | N
     )
 
 
+def cmd_import(args: argparse.Namespace) -> int:
+    """`trainscope import tensorboard LOGDIR | csv FILE`: read every file first, then record
+    the runs (integrations/imports.py); bad input is one line and exit code 2."""
+    import os
+
+    from trainscope.integrations.imports import ImportProblem, run_imports
+
+    url = args.url if args.url is not None else os.environ.get("TRAINSCOPE_URL") or None
+    try:
+        if args.source == "tensorboard":
+            from trainscope.integrations.tb_import import read_logdir
+
+            runs, skipped = read_logdir(args.path)
+            if skipped:
+                print(
+                    f"trainscope: {skipped} tags that are not scalars (images, histograms, "
+                    "text) were skipped",
+                    file=sys.stderr,
+                )
+        else:
+            from trainscope.integrations.csv_import import read_csv
+
+            runs = [read_csv(args.path, args.name)]
+        if args.name and len(runs) > 1:
+            raise InputError(f"--name names one run, but {args.path} holds {len(runs)}")
+        if args.name:
+            runs[0].name = args.name
+        return run_imports(runs, url, args.token, args.data_dir)
+    except ImportProblem as exc:
+        raise InputError(str(exc)) from None
+
+
+def _add_import_command(sub: Any) -> None:
+    i = sub.add_parser(
+        "import", help="bring old runs in: TensorBoard logs or CSV files (docs/integrations.md)"
+    )
+    kinds = i.add_subparsers(dest="source", required=True)
+    tb = kinds.add_parser(
+        "tensorboard", help="tfevents files: one run per run directory under LOGDIR"
+    )
+    tb.add_argument("path", metavar="LOGDIR", help="the folder TensorBoard was pointed at")
+    c = kinds.add_parser(
+        "csv", help="one CSV file (Lightning's CSVLogger metrics.csv, or any) as one run"
+    )
+    c.add_argument("path", metavar="FILE")
+    for p in (tb, c):
+        p.add_argument(
+            "--url",
+            default=None,
+            help="a trainscope server (default $TRAINSCOPE_URL; without one: the local store)",
+        )
+        p.add_argument("--token", default=None, help="the server's API token")
+        p.add_argument(
+            "--data-dir",
+            help="local mode: the data directory (default $TRAINSCOPE_DATA_DIR or ~/.trainscope)",
+        )
+        p.add_argument("--name", help="the run's name (one run only)")
+        p.set_defaults(func=cmd_import)
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="trainscope", description="Live training curves for PyTorch."
@@ -492,6 +553,7 @@ def build_parser() -> argparse.ArgumentParser:
         "--token", help="the server's API token (default: $TRAINSCOPE_API_TOKEN)", default=None
     )
     m.set_defaults(func=cmd_submit)
+    _add_import_command(sub)
     add_data_commands(sub)
     return parser
 

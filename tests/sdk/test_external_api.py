@@ -126,3 +126,29 @@ def test_stop_is_answered_at_once_and_told_with_the_next_batch(app: InProcessSer
         assert done["status"] == "stopped"
         assert api.post(f"/api/runs/{run['id']}/stop").status_code == 409
         assert api.delete(f"/api/runs/{run['id']}").status_code == 204
+
+
+def test_config_added_after_the_start_is_merged_and_mirrored(app: InProcessServer) -> None:
+    """POST /api/runs/{id}/config (TensorBoard's add_hparams at the end of training)."""
+    with app.api() as api:
+        run = create(api, config={"lr": 0.1, "note": "first"})
+        url = f"/api/runs/{run['id']}/config"
+        answer = api.post(url, json={"config": {"batch_size": 64, "note": "second"}})
+        assert answer.status_code == 200, answer.text
+        stored = api.get(f"/api/runs/{run['id']}").json()
+        assert stored["spec"]["config"] == {"lr": 0.1, "note": "second", "batch_size": 64}
+        assert stored["spec"]["options"]["mini_batch_size"] == 64  # mirrored for the doctor
+        assert stored["spec"]["options"]["initial_learn_rate"] == 0.1
+        assert set(stored["info"]["mirrored_options"]) == {"initial_learn_rate", "mini_batch_size"}
+        assert stored["name"] == "api" and stored["info"]["client"] == run["info"]["client"]
+        # an ended run still takes it (an import, or add_hparams as the writer closes)
+        api.post(f"/api/runs/{run['id']}/finish", json={"status": "completed"})
+        assert api.post(url, json={"config": {"seed": 3}}).status_code == 200
+        assert api.get(f"/api/runs/{run['id']}").json()["spec"]["config"]["seed"] == 3
+
+        assert api.post("/api/runs/999999/config", json={"config": {}}).status_code == 404
+        assert api.post(url, json={"config": [1, 2]}).status_code == 422
+        assert api.post(url, json={"config": {}, "other": 1}).status_code == 422
+        engine_run = api.post("/api/runs", json=spec()).json()
+        refused = api.post(f"/api/runs/{engine_run['id']}/config", json={"config": {"a": 1}})
+        assert refused.status_code == 409

@@ -223,3 +223,34 @@ def test_importing_trainscope_and_its_sdk_pulls_in_nothing_heavy() -> None:
     )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert out.stdout.strip() == ""
+
+
+class ConfigSink(FlakySink):
+    """Records config updates and the order of everything; the first update fails once."""
+
+    def __init__(self) -> None:
+        super().__init__(failures=0)
+        self.events: list[str] = []
+        self.config_failures = 1
+
+    def update_config(self, config: dict[str, Any]) -> None:
+        if self.config_failures:
+            self.config_failures -= 1
+            raise Transient("connection reset")
+        self.events.append(f"config {sorted(config)}")
+
+    def finish(self, status: str, message: str | None) -> None:
+        self.events.append(f"finish {status}")
+
+
+def test_a_config_update_is_retried_and_delivered_before_the_end() -> None:
+    sink = ConfigSink()
+    rows: deque[Row] = deque()
+    shipper = Shipper(sink, rows, flush_every_s=0.01, heartbeat_s=1.0, max_buffered=10_000)
+    shipper.start()
+    rows.append((1, 0, 0.0, {"x": 1.0}))
+    shipper.add_config({"lr": 0.1})
+    shipper.add_config({"batch_size": 8})
+    assert shipper.finish("completed", None, timeout=30)
+    assert sink.events == ["config ['lr']", "config ['batch_size']", "finish completed"]
+    assert sink.stored == {1: 1.0}

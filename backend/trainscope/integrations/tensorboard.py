@@ -83,17 +83,21 @@ class SummaryWriter:
         run_name: str | None = None,
         global_step: int | None = None,
     ) -> None:
+        """`hparam_dict` into the run's config, whenever it is called (before the first
+        scalar it is part of the config the run starts with; later it is merged in).
+        `metric_dict` (the final metrics, usually) as points at `global_step`, else at the
+        step of the last scalar: the end of the curves, where TensorBoard's hparams table
+        takes them from. torch writes both into a child run `run_name`; here they stay in
+        this run."""
         if self._run is None:
             self._config.update(hparam_dict)
-        elif "add_hparams" not in self._warned:
-            self._warned.add("add_hparams")
-            print(
-                "trainscope: add_hparams after the first scalar: the run's config is already "
-                "stored, so these hyperparameters are not added to it (call it first)",
-                file=sys.stderr,
-            )
+        else:
+            self._run.update_config(dict(hparam_dict))
         if metric_dict:
-            self.run.log(dict(metric_dict), global_step)
+            step = global_step
+            if step is None and self._run is not None and self._run.step > 0:
+                step = self._run.step
+            self.run.log(dict(metric_dict), step)
 
     def flush(self) -> None:
         if self._run is not None:

@@ -139,6 +139,30 @@ class FinishBody(BaseModel):
     message: str | None = Field(None, max_length=10_000)
 
 
+class ConfigUpdate(BaseModel):
+    """`POST /api/runs/{id}/config`: options the script knows only after the run started
+    (TensorBoard's `add_hparams` at the end of training, `Run.update_config`)."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    config: dict[str, Any] = Field(
+        description="Merged into `spec.config` key by key (a key given again takes the new "
+        "value); the training options it names are mirrored into `spec.options` again."
+    )
+
+
+def with_config(
+    spec: dict[str, Any], info: dict[str, Any], extra: dict[str, Any]
+) -> tuple[dict[str, Any], dict[str, Any]]:
+    """An external run's stored spec and info with `extra` merged into its config: the
+    config, the mirrored options and the epochs it means to train, everything else as it was."""
+    body = ExternalRunCreate(name=spec.get("name"), config={**(spec.get("config") or {}), **extra})
+    made = external_spec(body)
+    new_spec = {**spec, "config": made.config, "options": made.options.model_dump(mode="json")}
+    new_info = {**info, **external_info(body), "client": info.get("client") or {}}
+    return new_spec, new_info
+
+
 # Config keys a training script commonly uses → the training option they mean (DESIGN §4). A
 # key may also be the option's own snake_case or MATLAB name.
 CONFIG_ALIASES: dict[str, str] = {

@@ -103,6 +103,16 @@ class AttachedSink:
     def heartbeat(self) -> bool:
         return self._stop_file.exists()
 
+    def update_config(self, config: dict[str, Any]) -> None:
+        from trainscope.sdk.sinks import Rejected
+
+        # The run's config is the args trainscope started it with (what restart and compare
+        # use): options the script logs later are not merged into it.
+        raise Rejected(
+            "config logged after the start is not stored for a run trainscope started (its "
+            "config is the args it was started with)"
+        )
+
     def finish(self, status: str, message: str | None) -> None:
         self._write({"type": "finish", "status": status, "message": message})
 

@@ -95,6 +95,24 @@ class Run:
     # -- the rest -------------------------------------------------------------------------------
 
     @property
+    def step(self) -> int:
+        """The step of the last `log()` (0 before the first)."""
+        return self._step
+
+    def update_config(self, values: dict[str, Any]) -> None:
+        """Add `values` to the run's config after it started (hyperparameters known only
+        later, TensorBoard's `add_hparams` at the end of training): merged key by key into
+        the stored config, the training options they name mirrored again. Sent in the
+        background after the points logged before; `flush()`/`finish()` deliver it. Not for a
+        run trainscope started (its config is the args it was started with: said once)."""
+        import json
+
+        self.config.update(values)
+        self._shipper.add_config(
+            _json_safe(json.loads(json.dumps(values, default=str, allow_nan=True)))
+        )
+
+    @property
     def should_stop(self) -> bool:
         """True once someone asked the run to stop (the dashboard's Stop button, or
         POST /api/runs/{id}/stop): end the loop and finish; the run then ends `stopped`."""

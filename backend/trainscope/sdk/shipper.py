@@ -54,8 +54,10 @@ class Shipper:
         self.stop_requested = False
         self.fatal: str | None = None
         self.dropped = 0  # rows dropped because the buffer was full
+        self.rejected = 0  # points the sink refused for good (Rejected), also dropped
         self._next_seq = 1
         self._pending: deque[Any] = deque()  # encoded payloads, in seq order
+        self._configs: deque[dict[str, Any]] = deque()  # config updates not yet delivered
         self._pending_points = 0
         # Rows taken off the deque, and rows settled (delivered, or dropped for bad values or a
         # full buffer): flush() waits for the second to reach what the first was.
@@ -76,6 +78,12 @@ class Shipper:
         self._thread.start()
 
     def wake(self) -> None:
+        self._wake.set()
+
+    def add_config(self, config: dict[str, Any]) -> None:
+        """Merge `config` into the run's stored config: sent after the points logged before
+        it, retried like them, and delivered before the run's final status."""
+        self._configs.append(config)
         self._wake.set()
 
     def flush(self, timeout: float | None) -> bool:
@@ -136,13 +144,16 @@ class Shipper:
                 if self.run_id is None:
                     self.run_id = self.sink.create()
                     self.created.set()
-                if self._send_pending():
+                sent_points = self._send_pending()
+                sent_config = self._send_configs()
+                if sent_points or sent_config:
                     last_sent = now
                 elif now - last_sent >= self.heartbeat_s and self._finish is None:
                     # Nothing to say: say we are alive, and hear about a stop request.
                     self.stop_requested |= self.sink.heartbeat()
                     last_sent = now
-                if self._finish is not None and not self.rows and not self._pending:
+                idle = not self.rows and not self._pending and not self._configs
+                if self._finish is not None and idle:
                     self.sink.finish(*self._finish)
                     return
                 backoff = 0.0
@@ -217,10 +228,22 @@ class Shipper:
             try:
                 self.stop_requested |= self.sink.send(payload)
             except Rejected as exc:
+                self.rejected += payload.points
                 self._say(f"rejected {exc}", f"trainscope: points refused, dropped ({exc})")
             self._pending.popleft()
             self._pending_points -= payload.points
             self._settle(payload.points)
+            sent = True
+        return sent
+
+    def _send_configs(self) -> bool:
+        sent = False
+        while self._configs:
+            try:
+                self.sink.update_config(self._configs[0])
+            except Rejected as exc:
+                self._say(f"rejected {exc}", f"trainscope: config update refused ({exc})")
+            self._configs.popleft()
             sent = True
         return sent
 

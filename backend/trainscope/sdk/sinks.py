@@ -65,6 +65,8 @@ class Sink(Protocol):
 
     def heartbeat(self) -> bool: ...
 
+    def update_config(self, config: dict[str, Any]) -> None: ...
+
     def finish(self, status: str, message: str | None) -> None: ...
 
     def close(self) -> None: ...
@@ -159,6 +161,9 @@ class ServerSink:
         empty = b'{"seq":[],"iteration":[],"wall_time":[],"values":{}}'
         answer = self._post(f"/api/runs/{self.run_id}/points", empty)
         return bool(answer.get("stop"))
+
+    def update_config(self, config: dict[str, Any]) -> None:
+        self._post(f"/api/runs/{self.run_id}/config", json.dumps({"config": config}).encode())
 
     def finish(self, status: str, message: str | None) -> None:
         body = json.dumps({"status": status, "message": message}).encode()
@@ -285,6 +290,20 @@ class LocalSink:
         if run.status == "interrupted":  # a server started on the directory meanwhile
             self._store.update_run(self.run_id, status="running", message=None, ended_at=None)
         return bool(run.info.get("stop_requested"))
+
+    def update_config(self, config: dict[str, Any]) -> None:
+        from sqlalchemy.exc import OperationalError
+
+        from trainscope.schemas.external import with_config
+
+        run = self._store.get_run(self.run_id)
+        if run is None:
+            raise Fatal(f"run {self.run_id} was deleted from {self.description}")
+        spec, info = with_config(run.spec, run.info, config)
+        try:
+            self._store.update_run(self.run_id, spec=spec, info=info)
+        except OperationalError as exc:  # locked by another process past the busy timeout
+            raise Transient(str(exc.orig) if exc.orig else str(exc)) from None
 
     def finish(self, status: str, message: str | None) -> None:
         from trainscope.schemas.events import Status

@@ -21,12 +21,14 @@ import time
 
 from trainscope.schemas.events import Event, Status
 from trainscope.schemas.external import (
+    ConfigUpdate,
     ExternalRunCreate,
     FinishBody,
     PointBatch,
     PointsAnswer,
     external_info,
     external_spec,
+    with_config,
 )
 from trainscope.schemas.spec import EXTERNAL_KIND
 from trainscope.services.errors import ExternalRunError
@@ -120,6 +122,17 @@ class ExternalRuns:
         self._pipeline.persist_and_publish([(run_id, event)])
         self.forget(run_id)
         return self._get(run_id)
+
+    def update_config(self, run_id: int, body: ConfigUpdate) -> RunRecord:
+        """Merge more of the script's options into the run's config (any status: an import
+        or a late `add_hparams` may come as the run ends)."""
+        run = self._own(run_id)
+        spec, info = with_config(run.spec, run.info, body.config)
+        updated = self._store.update_run(run_id, spec=spec, info=info)
+        if updated is None:
+            raise ExternalRunError(404, f"no run with id {run_id}")
+        self._pipeline.announce(updated.to_json())
+        return updated
 
     def request_stop(self, run: RunRecord) -> RunRecord:
         """Record the request and answer at once: the script hears it with its next batch."""

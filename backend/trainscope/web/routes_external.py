@@ -12,7 +12,13 @@ from pydantic import ValidationError
 from sqlalchemy.exc import OperationalError
 from starlette.concurrency import run_in_threadpool
 
-from trainscope.schemas.external import ExternalRunCreate, FinishBody, PointBatch, PointsAnswer
+from trainscope.schemas.external import (
+    ConfigUpdate,
+    ExternalRunCreate,
+    FinishBody,
+    PointBatch,
+    PointsAnswer,
+)
 from trainscope.services.errors import ExternalRunError
 from trainscope.services.pipeline import describe_store_error
 from trainscope.web.errors import error_responses
@@ -131,5 +137,22 @@ def finish_external_run(
     has ended is a 409."""
     try:
         return runs.external.finish(run_id, body or FinishBody()).to_json()
+    except Exception as exc:
+        raise _http_error(exc) from None
+
+
+@router.post(
+    "/{run_id}/config",
+    summary="Add to an external run's config",
+    responses={**error_responses(404, 409, 422), **UNAVAILABLE},
+)
+def update_external_config(
+    runs: RunsDep, run_id: RunId, body: Annotated[ConfigUpdate, Body()]
+) -> dict[str, Any]:
+    """Options the script knows only after the run started (TensorBoard's `add_hparams` at
+    the end of training): merged into `spec.config` key by key, the training options they
+    name mirrored into `spec.options` again. Answers the run."""
+    try:
+        return runs.external.update_config(run_id, body).to_json()
     except Exception as exc:
         raise _http_error(exc) from None
