@@ -137,6 +137,13 @@ class FinishBody(BaseModel):
         "(an exception: `message` says which); interrupted.",
     )
     message: str | None = Field(None, max_length=10_000)
+    summary: dict[MetricName, float | int | str | bool | None] | None = Field(
+        None,
+        max_length=MAX_METRICS,
+        description="One value per name for the whole run (final averages such as a "
+        "Trainer's train_runtime, best scores): kept in the run's `info.summary`, not drawn "
+        'as curves. Non-finite numbers as the strings "NaN", "Infinity", "-Infinity".',
+    )
 
 
 # Config keys a training script commonly uses → the training option they mean (DESIGN §4). A

@@ -65,7 +65,7 @@ class Sink(Protocol):
 
     def heartbeat(self) -> bool: ...
 
-    def finish(self, status: str, message: str | None) -> None: ...
+    def finish(self, status: str, message: str | None, summary: dict[str, Any]) -> None: ...
 
     def close(self) -> None: ...
 
@@ -160,8 +160,11 @@ class ServerSink:
         answer = self._post(f"/api/runs/{self.run_id}/points", empty)
         return bool(answer.get("stop"))
 
-    def finish(self, status: str, message: str | None) -> None:
-        body = json.dumps({"status": status, "message": message}).encode()
+    def finish(self, status: str, message: str | None, summary: dict[str, Any]) -> None:
+        doc: dict[str, Any] = {"status": status, "message": message}
+        if summary:
+            doc["summary"] = summary
+        body = json.dumps(doc).encode()
         try:
             self._post(f"/api/runs/{self.run_id}/finish", body)
         except Fatal as exc:
@@ -286,11 +289,13 @@ class LocalSink:
             self._store.update_run(self.run_id, status="running", message=None, ended_at=None)
         return bool(run.info.get("stop_requested"))
 
-    def finish(self, status: str, message: str | None) -> None:
+    def finish(self, status: str, message: str | None, summary: dict[str, Any]) -> None:
         from trainscope.schemas.events import Status
 
         run = self._store.get_run(self.run_id)
         iteration = run.iteration if run is not None else 0
+        if run is not None and summary:  # where the server keeps it (services/external.py)
+            self._store.update_run(self.run_id, info={**run.info, "summary": summary})
         self._write([(self.run_id, Status(status, message=message, iteration=iteration))])  # type: ignore[arg-type]
 
     def close(self) -> None:
