@@ -169,6 +169,9 @@ CONFIG_ALIASES: dict[str, str] = {
     "beta1": "gradient_decay_factor",
     "beta2": "squared_gradient_decay_factor",
     "eps": "epsilon",
+    # Hugging Face TrainingArguments (integrations/transformers.py).
+    "num_train_epochs": "max_epochs",
+    "per_device_train_batch_size": "mini_batch_size",
 }
 
 
