@@ -257,3 +257,31 @@ def test_stop_ends_every_rank_at_the_same_step(server: Server, tmp_path: Path) -
         run = wait_run(api, run["id"], ("stopped",), timeout=30)
         cols = api.get(f"/api/runs/{run['id']}/metrics").json()
     assert max(cols["iteration"]) == step
+
+
+def test_local_mode_without_a_server(tmp_path: Path) -> None:
+    """No TRAINSCOPE_URL: the run goes into the local store, which `trainscope serve` on that
+    directory then shows like any other run, summary included."""
+    torch.set_num_threads(1)
+    store = tmp_path / "store"
+    trainer = Trainer(
+        model=tiny_bert(),
+        args=arguments(tmp_path / "out", max_steps=4, logging_steps=2, eval_strategy="no"),
+        train_dataset=Tokens(32, seed=1),
+        callbacks=[TrainscopeCallback(name="bert-local", dir=str(store), tags=["hf-local"])],
+    )
+    out = trainer.train()
+    srv = Server(store).start(wait_workers=False)
+    try:
+        run = the_run(srv, "hf-local")
+        with srv.api() as api:
+            cols = api.get(f"/api/runs/{run['id']}/metrics").json()
+    finally:
+        srv.stop()
+    assert run["status"] == "completed"
+    assert run["spec"]["config"]["max_steps"] == 4
+    assert run["info"]["summary"]["train_loss"] == pytest.approx(out.training_loss)
+    assert cols["iteration"] == [2, 4]
+    assert cols["values"]["train_loss"] == pytest.approx(
+        [h["loss"] for h in trainer.state.log_history if "loss" in h]
+    )
