@@ -5,17 +5,23 @@ the loop through `should_stop(accelerator)`."""
 
 from __future__ import annotations
 
+import json
+import os
+import subprocess
+import sys
 from collections.abc import Iterator
+from pathlib import Path
 from typing import Any
 
 import pytest
 import torch
 from accelerate import Accelerator
 
+import trainscope as trainscope_pkg
 from trainscope.integrations.accelerate import TrainscopeTracker, should_stop
 
 from ..sdk.conftest import wait_run
-from ..web.conftest import Server
+from ..web.conftest import Server, free_port
 
 pytestmark = pytest.mark.slow  # a real server
 
@@ -119,4 +125,32 @@ def test_a_tracker_instance_and_stop_from_the_api(server: Server) -> None:
         run = wait_run(api, run_id, ("stopped",), timeout=30)
         cols = api.get(f"/api/runs/{run_id}/metrics").json()
     assert run["spec"]["config"] == {"lr": 0.05}
+    assert max(cols["iteration"]) == step
+
+
+def test_should_stop_is_the_same_on_every_rank(server: Server, tmp_path: Path) -> None:
+    """2 ranks (torchrun, gloo on CPU): only rank 0 has the run and hears the Stop;
+    `should_stop(accelerator)` is True on both at the same step, so neither waits forever in a
+    collective the other left."""
+    script = Path(__file__).parent / "scripts" / "acc_ddp_train.py"
+    backend = Path(trainscope_pkg.__file__).parent.parent
+    env = {
+        **{k: v for k, v in os.environ.items() if not k.startswith("TRAINSCOPE_")},
+        "PYTHONPATH": os.pathsep.join(filter(None, [str(backend), os.environ.get("PYTHONPATH")])),
+    }
+    cmd = [sys.executable, "-m", "torch.distributed.run", "--nproc_per_node", "2"]
+    cmd += ["--master_port", str(free_port()), str(script), server.url, "acc-ddp"]
+    done = subprocess.run(cmd, capture_output=True, text=True, timeout=300, env=env, cwd=tmp_path)
+    assert done.returncode == 0, done.stderr[-3000:]
+    ends = [json.loads(line) for line in done.stdout.splitlines() if line.startswith('{"rank"')]
+    assert sorted(e["rank"] for e in ends) == [0, 1]
+    assert {e["world"] for e in ends} == {2}
+    steps = {e["step"] for e in ends}
+    assert len(steps) == 1, ends
+    (step,) = steps
+    assert 3 <= step < 100_000
+    run = the_run(server, "acc-ddp")  # one run, not one per rank
+    with server.api() as api:
+        run = wait_run(api, run["id"], ("stopped",), timeout=30)
+        cols = api.get(f"/api/runs/{run['id']}/metrics").json()
     assert max(cols["iteration"]) == step
