@@ -97,7 +97,7 @@ class TrainscopeCallback(TrainerCallback):
         for key in summary:
             run.summary[key] = logs[key]
         if curves:
-            epoch = logs.get("epoch")
+            epoch: Any = logs.get("epoch")
             run.log(
                 {key: logs[key] for key in curves},
                 state.global_step,
