@@ -49,7 +49,7 @@ def prepared(accelerator: Any) -> tuple[Any, Any, Any]:
     loader = torch.utils.data.DataLoader(data, batch_size=8)
     model = torch.nn.Linear(4, 1)
     opt = torch.optim.SGD(model.parameters(), lr=0.05)
-    return accelerator.prepare(model, opt, loader)  # type: ignore[no-any-return]
+    return accelerator.prepare(model, opt, loader)
 
 
 def train_step(accelerator: Any, model: Any, opt: Any, xb: Any, yb: Any) -> float:

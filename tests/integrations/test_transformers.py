@@ -37,7 +37,7 @@ from trainscope.integrations.transformers import TrainscopeCallback  # noqa: E40
 VOCAB, LENGTH = 64, 8
 
 
-class Tokens(torch.utils.data.Dataset):  # type: ignore[misc]
+class Tokens(torch.utils.data.Dataset):
     """`n` random token sequences; the label is whether the first token is in the upper half
     (learnable, so the loss moves)."""
 
@@ -174,7 +174,7 @@ def test_trainer_curves_config_and_summary_as_the_dashboard_shows_them(
     assert len([v for v in values["train_loss"] if v is not None]) == 4
 
 
-class StopFromTheApi(TrainerCallback):  # type: ignore[misc]
+class StopFromTheApi(TrainerCallback):
     """Presses Stop (POST /api/runs/{id}/stop) once the run has points, as a person would."""
 
     def __init__(self, server: Server, tracker: TrainscopeCallback) -> None:

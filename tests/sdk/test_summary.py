@@ -70,3 +70,23 @@ def test_a_summary_that_is_no_object_of_scalars_is_refused(server: Server) -> No
         assert r.status_code == 422, r.text
         assert "summary" in r.text
         assert api.get(f"/api/runs/{run['id']}").json()["status"] == "running"
+
+
+def test_a_summary_the_server_refuses_still_ends_the_run(server: Server) -> None:
+    """501 names (the limit is 500): the run ends all the same, without it, and says why."""
+    code = f"""
+        import trainscope
+        run = trainscope.init(name="big summary", url={server.url!r})
+        run.log({{"train_loss": 0.5}})
+        run.summary.update({{f"m{{i}}": i for i in range(501)}})
+        print(run.id, flush=True)
+        assert run.finish(timeout=30)
+    """
+    proc = script(code)
+    run_id = int(first_line(proc))
+    _, err = finish(proc, timeout=60)
+    with server.api() as api:
+        run = api.get(f"/api/runs/{run_id}").json()
+    assert run["status"] == "completed"
+    assert "summary" not in run["info"]
+    assert "the run's summary was refused" in err

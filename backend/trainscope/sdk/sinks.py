@@ -13,6 +13,7 @@ import json
 import os
 import platform
 import socket
+import sys
 from pathlib import Path
 from typing import Any, Protocol
 
@@ -164,9 +165,20 @@ class ServerSink:
         doc: dict[str, Any] = {"status": status, "message": message}
         if summary:
             doc["summary"] = summary
-        body = json.dumps(doc).encode()
         try:
-            self._post(f"/api/runs/{self.run_id}/finish", body)
+            try:
+                self._post(f"/api/runs/{self.run_id}/finish", json.dumps(doc).encode())
+            except Rejected as exc:
+                if "summary" not in doc:
+                    raise
+                # A summary the server will never take (too many names, a name too long)
+                # must not keep the run from ending: end it without, and say so.
+                print(
+                    f"trainscope: the run's summary was refused ({exc}); ending it without",
+                    file=sys.stderr,
+                )
+                del doc["summary"]
+                self._post(f"/api/runs/{self.run_id}/finish", json.dumps(doc).encode())
         except Fatal as exc:
             if "already ended" not in str(exc):
                 raise

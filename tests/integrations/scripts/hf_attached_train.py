@@ -22,7 +22,7 @@ cli = parser.parse_args()
 torch.set_num_threads(1)
 
 
-class Tokens(torch.utils.data.Dataset):  # type: ignore[misc]
+class Tokens(torch.utils.data.Dataset):
     def __init__(self, n: int) -> None:
         g = torch.Generator().manual_seed(1)
         self.x = torch.randint(0, 64, (n, 8), generator=g)

@@ -28,7 +28,7 @@ url, out, tag = sys.argv[1:4]
 torch.set_num_threads(1)
 
 
-class Tokens(torch.utils.data.Dataset):  # type: ignore[misc]
+class Tokens(torch.utils.data.Dataset):
     def __init__(self, n: int) -> None:
         g = torch.Generator().manual_seed(1)
         self.x = torch.randint(0, 64, (n, 8), generator=g)
@@ -55,7 +55,7 @@ config = BertConfig(
 tracker = TrainscopeCallback(name="bert-ddp", url=url, tags=[tag])
 
 
-class PressStop(TrainerCallback):  # type: ignore[misc]
+class PressStop(TrainerCallback):
     def on_step_end(self, args: Any, state: Any, control: Any, **kwargs: Any) -> None:
         if tracker.run is not None and state.global_step == 3:  # rank 0 only has the run
             httpx.post(f"{url}/api/runs/{tracker.run.id}/stop").raise_for_status()
