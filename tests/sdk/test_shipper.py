@@ -109,7 +109,7 @@ class FlakySink:
     def heartbeat(self) -> bool:
         return False
 
-    def finish(self, status: str, message: str | None) -> None:
+    def finish(self, status: str, message: str | None, summary: dict[str, Any]) -> None:
         self.finished = (status, message)
 
     def close(self) -> None:

@@ -137,6 +137,13 @@ class FinishBody(BaseModel):
         "(an exception: `message` says which); interrupted.",
     )
     message: str | None = Field(None, max_length=10_000)
+    summary: dict[MetricName, float | int | str | bool | None] | None = Field(
+        None,
+        max_length=MAX_METRICS,
+        description="One value per name for the whole run (final averages such as a "
+        "Trainer's train_runtime, best scores): kept in the run's `info.summary`, not drawn "
+        'as curves. Non-finite numbers as the strings "NaN", "Infinity", "-Infinity".',
+    )
 
 
 class ConfigUpdate(BaseModel):
@@ -186,6 +193,9 @@ CONFIG_ALIASES: dict[str, str] = {
     "beta1": "gradient_decay_factor",
     "beta2": "squared_gradient_decay_factor",
     "eps": "epsilon",
+    # Hugging Face TrainingArguments (integrations/transformers.py).
+    "num_train_epochs": "max_epochs",
+    "per_device_train_batch_size": "mini_batch_size",
 }
 
 

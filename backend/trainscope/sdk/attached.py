@@ -113,8 +113,10 @@ class AttachedSink:
             "config is the args it was started with)"
         )
 
-    def finish(self, status: str, message: str | None) -> None:
-        self._write({"type": "finish", "status": status, "message": message})
+    def finish(self, status: str, message: str | None, summary: dict[str, Any]) -> None:
+        # The summary rides along, but the worker keeps only the status: a run trainscope
+        # started has no summary stored yet (docs/sdk.md).
+        self._write({"type": "finish", "status": status, "message": message, "summary": summary})
 
     def close(self) -> None:
         pass  # the fd is the process's: it closes when the script exits

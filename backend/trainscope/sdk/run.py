@@ -20,7 +20,7 @@ from types import TracebackType
 from typing import Any, Literal
 
 from trainscope.sdk.attached import AttachedSink, attached_env, run_args
-from trainscope.sdk.columns import Problems, Row
+from trainscope.sdk.columns import Problems, Row, to_float
 from trainscope.sdk.shipper import Shipper
 from trainscope.sdk.sinks import LocalSink, ServerSink, Sink, client_info
 
@@ -49,6 +49,9 @@ class Run:
     ) -> None:
         self.name = name
         self.config = config
+        # One value per name for the whole run (final averages, best scores): stored with the
+        # run when it finishes (`info.summary`), never drawn as a curve.
+        self.summary: dict[str, Any] = {}
         self._dashboard = dashboard
         self._rows: deque[Row] = deque()
         # Bound once: log() then costs one attribute load less.
@@ -160,8 +163,9 @@ class Run:
         timeout: float | None = None,
     ) -> bool:
         """Deliver every point, then end the run: `completed`, or `stopped` after a stop
-        request. Waits at most `timeout` (default `finish_timeout_s` of init, 60 s) for an
-        unreachable server; True when everything was delivered. Calling it again does nothing.
+        request; `run.summary` is stored with it (the run's `info.summary`). Waits at most
+        `timeout` (default `finish_timeout_s` of init, 60 s) for an unreachable server; True
+        when everything was delivered. Calling it again does nothing.
         """
         with self._finish_lock:
             if self._finished:
@@ -171,7 +175,8 @@ class Run:
         if status is None:
             status = "stopped" if self.should_stop else "completed"
         wait = self._finish_timeout_s if timeout is None else timeout
-        return self._shipper.finish(status, message, wait)
+        summary = {str(k): _summary_value(v) for k, v in self.summary.items()}
+        return self._shipper.finish(status, message, wait, summary)
 
     def __enter__(self) -> Run:
         return self
@@ -310,6 +315,19 @@ def _local_spec(
     )
     spec: dict[str, Any] = external_spec(body).model_dump(mode="json")
     return spec, external_info(body)
+
+
+def _summary_value(value: Any) -> float | int | str | bool | None:
+    """A summary value as JSON holds it: numbers (tensors, numpy scalars too) as numbers,
+    non-finite ones as "NaN"/"Infinity" (the REST API's spelling), anything else as its str."""
+    if value is None or isinstance(value, (bool, int, str)):
+        return value
+    try:
+        number = to_float(value)
+    except (TypeError, ValueError, RuntimeError):
+        return str(value)[:1000]
+    safe: float | str = _json_safe(number)
+    return safe
 
 
 def _json_safe(value: Any) -> Any:

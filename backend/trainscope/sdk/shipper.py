@@ -65,7 +65,7 @@ class Shipper:
         self._settled = 0
         self._wake = threading.Event()
         self._last_taken = 0.0  # when rows were last taken off the deque (monotonic)
-        self._finish: tuple[str, str | None] | None = None
+        self._finish: tuple[str, str | None, dict[str, Any]] | None = None
         self._deadline = float("inf")
         self._done = threading.Event()
         self._said: set[str] = set()
@@ -100,10 +100,17 @@ class Shipper:
                 self._wake.set()
         return self._settled >= target
 
-    def finish(self, status: str, message: str | None, timeout: float) -> bool:
-        """Deliver everything, then the final status; False when `timeout` ran out first."""
+    def finish(
+        self,
+        status: str,
+        message: str | None,
+        timeout: float,
+        summary: dict[str, Any] | None = None,
+    ) -> bool:
+        """Deliver everything, then the final status (with the run's `summary`, when it has
+        one); False when `timeout` ran out first."""
         self._deadline = time.monotonic() + timeout
-        self._finish = (status, message)
+        self._finish = (status, message, dict(summary or {}))
         self._wake.set()
         self._thread.join(timeout=timeout + 1)
         return self._done.is_set() and self.fatal is None and not self._pending and not self.rows

@@ -13,6 +13,7 @@ import json
 import os
 import platform
 import socket
+import sys
 from pathlib import Path
 from typing import Any, Protocol
 
@@ -67,7 +68,7 @@ class Sink(Protocol):
 
     def update_config(self, config: dict[str, Any]) -> None: ...
 
-    def finish(self, status: str, message: str | None) -> None: ...
+    def finish(self, status: str, message: str | None, summary: dict[str, Any]) -> None: ...
 
     def close(self) -> None: ...
 
@@ -165,10 +166,24 @@ class ServerSink:
     def update_config(self, config: dict[str, Any]) -> None:
         self._post(f"/api/runs/{self.run_id}/config", json.dumps({"config": config}).encode())
 
-    def finish(self, status: str, message: str | None) -> None:
-        body = json.dumps({"status": status, "message": message}).encode()
+    def finish(self, status: str, message: str | None, summary: dict[str, Any]) -> None:
+        doc: dict[str, Any] = {"status": status, "message": message}
+        if summary:
+            doc["summary"] = summary
         try:
-            self._post(f"/api/runs/{self.run_id}/finish", body)
+            try:
+                self._post(f"/api/runs/{self.run_id}/finish", json.dumps(doc).encode())
+            except Rejected as exc:
+                if "summary" not in doc:
+                    raise
+                # A summary the server will never take (too many names, a name too long)
+                # must not keep the run from ending: end it without, and say so.
+                print(
+                    f"trainscope: the run's summary was refused ({exc}); ending it without",
+                    file=sys.stderr,
+                )
+                del doc["summary"]
+                self._post(f"/api/runs/{self.run_id}/finish", json.dumps(doc).encode())
         except Fatal as exc:
             if "already ended" not in str(exc):
                 raise
@@ -305,11 +320,13 @@ class LocalSink:
         except OperationalError as exc:  # locked by another process past the busy timeout
             raise Transient(str(exc.orig) if exc.orig else str(exc)) from None
 
-    def finish(self, status: str, message: str | None) -> None:
+    def finish(self, status: str, message: str | None, summary: dict[str, Any]) -> None:
         from trainscope.schemas.events import Status
 
         run = self._store.get_run(self.run_id)
         iteration = run.iteration if run is not None else 0
+        if run is not None and summary:  # where the server keeps it (services/external.py)
+            self._store.update_run(self.run_id, info={**run.info, "summary": summary})
         self._write([(self.run_id, Status(status, message=message, iteration=iteration))])  # type: ignore[arg-type]
 
     def close(self) -> None:

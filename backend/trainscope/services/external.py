@@ -118,6 +118,9 @@ class ExternalRuns:
             if run.status == body.status:
                 return run  # the same finish again: its first answer was lost
             raise ExternalRunError(409, f"run {run_id} has already ended ({run.status})")
+        if body.summary:
+            # Before the status: whoever hears the run ended reads it with its summary.
+            self._store.update_run(run_id, info={**run.info, "summary": body.summary})
         event = Status(body.status, message=body.message, iteration=run.iteration)
         self._pipeline.persist_and_publish([(run_id, event)])
         self.forget(run_id)
