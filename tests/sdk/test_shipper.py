@@ -239,7 +239,7 @@ class ConfigSink(FlakySink):
             raise Transient("connection reset")
         self.events.append(f"config {sorted(config)}")
 
-    def finish(self, status: str, message: str | None) -> None:
+    def finish(self, status: str, message: str | None, summary: dict[str, Any]) -> None:
         self.events.append(f"finish {status}")
 
 
