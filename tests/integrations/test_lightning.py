@@ -1,7 +1,9 @@
 """A real Lightning `Trainer` (lightning.pytorch) with `TrainscopeLogger` and `TrainscopeStop`
 against a real server: the fit is one run with its points, config and status; the API's Stop
 ends `trainer.fit` early, also under DDP on two CPU processes (gloo), where only rank 0 holds
-the run; an exception in `training_step` ends the run `failed` with its message."""
+the run; an exception in `training_step` ends the run `failed` with its message; a
+`trainer.test` after the fit lands in the run with `keep_open=True`, and is said to be lost
+without it."""
 
 from __future__ import annotations
 
@@ -48,6 +50,10 @@ class Tiny(pl.LightningModule):
         self.log("val_loss", torch.nn.functional.cross_entropy(out, y))
         self.log("val_acc", (out.argmax(1) == y).float().mean())
 
+    def test_step(self, batch, i):
+        x, y = batch
+        self.log("test_loss", torch.nn.functional.cross_entropy(self.net(x), y))
+
     def configure_optimizers(self):
         return torch.optim.Adam(self.parameters(), lr=self.hparams.lr)
 
@@ -62,8 +68,9 @@ def loader():
     x = torch.randn(64, 4, generator=g)
     return DataLoader(TensorDataset(x, (x[:, 0] > 0).long()), batch_size=8)
 
-def trainer(name, **kwargs):
-    logger = TrainscopeLogger(name=name, url=os.environ["URL"], config={"data": "random"})
+def trainer(name, keep_open=False, **kwargs):
+    logger = TrainscopeLogger(name=name, url=os.environ["URL"], config={"data": "random"},
+                              keep_open=keep_open)
     callbacks = [TrainscopeStop(), SayRunId(), pl.callbacks.LearningRateMonitor()]
     return pl.Trainer(logger=logger, callbacks=callbacks, enable_progress_bar=False,
                       enable_checkpointing=False, enable_model_summary=False,
@@ -115,9 +122,7 @@ def runs_named(api: Any, name: str) -> list[dict[str, Any]]:
     return [r for r in items if r["name"] == name]
 
 
-def test_a_fit_is_one_run_with_its_points_config_and_status(
-    tmp_path: Path, server: Server
-) -> None:
+def test_a_fit_is_one_run_with_its_points_config_and_status(tmp_path: Path, server: Server) -> None:
     proc = start(
         tmp_path,
         server,
@@ -184,7 +189,9 @@ def test_stop_under_ddp_ends_every_rank(tmp_path: Path, server: Server) -> None:
         out = ended(proc, timeout=180)
         run = wait_run(api, run_id, ("stopped",), timeout=10)
         assert len(runs_named(api, "pl ddp")) == 1  # rank 1 logs nothing, starts no run
-    ranks = {int(w[1]): int(w[2]) for w in (line.split() for line in out.splitlines()) if w[0] == "rank"}
+    ranks = {
+        int(w[1]): int(w[2]) for w in (line.split() for line in out.splitlines()) if w[0] == "rank"
+    }
     assert set(ranks) == {0, 1} and ranks[0] == ranks[1]  # both stopped at the same step
     assert run["status"] == "stopped"
 
@@ -207,3 +214,35 @@ def test_an_exception_in_training_ends_the_run_failed(tmp_path: Path, server: Se
     assert run["status"] == "failed"
     assert "RuntimeError: boom at step 5" in run["message"]
     assert sorted(curve(cols, "train_loss")) == [0, 1, 2, 3, 4]
+
+
+def test_a_test_after_the_fit_needs_keep_open(tmp_path: Path, server: Server) -> None:
+    proc = start(
+        tmp_path,
+        server,
+        "    t = trainer('pl fit+test', max_epochs=1, keep_open=True)\n"
+        "    m = Tiny()\n"
+        "    t.fit(m, loader())\n"
+        "    t.test(m, dataloaders=loader(), verbose=False)\n"
+        "    t.logger.finish()\n"
+        "    t = trainer('pl fit, test lost', max_epochs=1)\n"
+        "    m = Tiny()\n"
+        "    t.fit(m, loader())\n"
+        "    t.test(m, dataloaders=loader(), verbose=False)\n"
+        "    print(t.logger.version, flush=True)\n",
+    )
+    run_id = int(first_line(proc))
+    out, err = proc.communicate(timeout=180)
+    assert proc.returncode == 0, err
+    lost_id = int(out.split()[-1])
+    with server.api() as api:
+        kept = wait_run(api, run_id, ("completed",), timeout=10)
+        cols = all_points(api, run_id)
+        lost = wait_run(api, lost_id, ("completed",), timeout=10)
+        lost_cols = all_points(api, lost_id)
+    assert kept["status"] == "completed" and lost["status"] == "completed"
+    assert len(curve(cols, "test_loss")) == 1 and len(curve(cols, "train_loss")) == 8
+    assert "test_loss" not in lost_cols["values"] and len(curve(lost_cols, "train_loss")) == 8
+    # said once, with the way out
+    assert err.count("metrics logged after the run ended are not stored") == 1
+    assert "keep_open=True" in err

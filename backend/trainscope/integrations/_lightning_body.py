@@ -68,7 +68,9 @@ class LoggerBody:
             self._run = init(self._name, self._config, **self._init_kwargs)
         return self._run
 
-    def log_hyperparams(self, params: dict[str, Any] | Namespace, *args: Any, **kwargs: Any) -> None:
+    def log_hyperparams(
+        self, params: dict[str, Any] | Namespace, *args: Any, **kwargs: Any
+    ) -> None:
         if not self._rank_zero():
             return
         values = vars(params) if isinstance(params, Namespace) else dict(params)
@@ -83,8 +85,21 @@ class LoggerBody:
             )
 
     def log_metrics(self, metrics: Mapping[str, float], step: int | None = None) -> None:
+        run = self._run
+        if run is None or self._ended:
+            run = self._start_for_metrics()
+            if run is None:
+                return
+        # Lightning adds `epoch` (0-based) to every dict: the axis, not a metric; trainscope's
+        # epochs count from 1. (A C-level copy and a pop: this runs at every logged step.)
+        values = dict(metrics)
+        epoch = values.pop("epoch", None)
+        run.log(values, step, epoch=None if epoch is None else int(epoch) + 1)
+
+    def _start_for_metrics(self) -> Run | None:
+        """The run for log_metrics when there is none yet (None: not rank 0, or it ended)."""
         if not self._rank_zero():
-            return
+            return None
         if self._ended:
             self._tell_once(
                 "after-end",
@@ -92,17 +107,13 @@ class LoggerBody:
                 "trainer.fit (or validate/test) returns; to log a trainer.test after fit into "
                 "the same run, use TrainscopeLogger(keep_open=True) and call logger.finish()",
             )
-            return
-        run = self.run
-        assert run is not None
-        epoch = metrics.get("epoch")
-        if epoch is None:
-            run.log(dict(metrics), step)
-            return
-        # Lightning adds `epoch` (0-based) to every dict: the axis, not a metric; trainscope's
-        # epochs count from 1.
-        values = {k: v for k, v in metrics.items() if k != "epoch"}
-        run.log(values, step, epoch=int(epoch) + 1)
+            return None
+        return self.run
+
+    def __getstate__(self) -> dict[str, Any]:
+        # ddp_spawn pickles the Trainer with its loggers into each process: a run (a thread, a
+        # connection) does not travel; rank 0 there starts its own when it first logs.
+        return {**self.__dict__, "_run": None}
 
     def save(self) -> None:
         pass  # points stream as they are logged; nothing is buffered on disk

@@ -14,11 +14,11 @@ from trainscope.integrations._lightning_body import LoggerBody, StopBody
 __all__ = ["TrainscopeLogger", "TrainscopeStop"]
 
 
-class TrainscopeLogger(LoggerBody, Logger):  # type: ignore[misc]
+class TrainscopeLogger(LoggerBody, Logger):
     """trainscope.integrations.lightning.TrainscopeLogger, for `pytorch_lightning`."""
 
     rank_zero = rank_zero_only
 
 
-class TrainscopeStop(StopBody, Callback):  # type: ignore[misc]
+class TrainscopeStop(StopBody, Callback):
     """trainscope.integrations.lightning.TrainscopeStop, for `pytorch_lightning`."""
