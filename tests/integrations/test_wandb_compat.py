@@ -55,7 +55,11 @@ def test_a_wandb_script_runs_unchanged(tmp_path: Path) -> None:
     finally:
         srv.stop()
     assert rec["name"] == "wb" and rec["status"] == "completed"
-    assert rec["spec"]["config"] == {"lr": 0.1}
+    # What the script set after init reaches the stored config (lr set to 0.2, then back).
+    assert rec["spec"]["config"] == {"lr": 0.1, "batch_size": 8}
+    # wandb's summary is the run's: what the script put in it, and each metric's last value.
+    assert rec["info"]["summary"]["best"] == 0.9
+    assert rec["info"]["summary"]["lr"] == 0.01
     assert len(runs if isinstance(runs, list) else runs["items"]) == 1  # disabled: no run
     values = cols["values"]
 

@@ -49,7 +49,11 @@ class Artifact(_Skipped):
 
 
 class Config(dict[str, Any]):
-    """`wandb.config`: item and attribute access, `update(d, allow_val_change=...)`."""
+    """`wandb.config`: item and attribute access, `update(d, allow_val_change=...)`. Once its
+    run has started, what is set reaches the stored config too (`Run.update_config`): wandb
+    scripts often add hyperparameters after `init`."""
+
+    _run: Run | None = None  # a class default: instance attributes would be dict items here
 
     def __getattr__(self, key: str) -> Any:
         try:
@@ -60,6 +64,10 @@ class Config(dict[str, Any]):
     def __setattr__(self, key: str, value: Any) -> None:
         self[key] = value
 
+    def __setitem__(self, key: str, value: Any) -> None:
+        super().__setitem__(key, value)
+        self._send({key: value})
+
     def update(self, *args: Any, allow_val_change: bool = False, **kwargs: Any) -> None:
         values = dict(*args, **kwargs)
         if not allow_val_change:
@@ -67,6 +75,12 @@ class Config(dict[str, Any]):
             if changed:
                 _warn_once("config-change", f"config values changed: {changed}")
         super().update(values)
+        self._send(values)
+
+    def _send(self, values: dict[str, Any]) -> None:
+        run = type(self)._run if self is config else None
+        if run is not None and values:
+            run.update_config(values)
 
     def as_dict(self) -> dict[str, Any]:
         return dict(self)
@@ -168,7 +182,14 @@ class WandbRun:
     def finish(self, exit_code: int | None = None, quiet: bool | None = None) -> None:
         if self._pending:
             self._commit()
+        Config._run = None
         if self._run is not None:
+            # wandb's summary (the last value of each metric, and what the script set in it)
+            # is stored with the run; values JSON cannot hold are left out.
+            plain = (int, float, str, bool, type(None))
+            self._run.summary.update(
+                {k: v for k, v in list(self.summary.items())[:500] if isinstance(v, plain)}
+            )
             if exit_code:
                 self._run.finish("failed", f"exit code {exit_code}")
             else:
@@ -218,6 +239,7 @@ def init(
         all_tags = list(tags or []) + ([f"project:{project}"] if project else [])
         sdk_run = _sdk_init(name, dict(cfg), dir=dir, tags=all_tags, group=group)
     run = WandbRun(sdk_run, name, cfg)
+    Config._run = sdk_run  # from now on, config set by the script reaches the run's config
     summary = run.summary
     return run
 
