@@ -126,7 +126,11 @@ def test_a_fit_is_one_run_with_its_points_config_and_status(tmp_path: Path, serv
     proc = start(
         tmp_path,
         server,
+        "    class Late(pl.Callback):  # hyperparameters known once training runs\n"
+        "        def on_train_epoch_end(self, trainer, module):\n"
+        "            trainer.logger.log_hyperparams({'found_after': 3})\n"
         "    t = trainer('pl fit', max_epochs=3)\n"
+        "    t.callbacks.append(Late())\n"
         "    t.fit(Tiny(), loader(), loader())\n"
         "    print(t.global_step, flush=True)\n",
     )
@@ -138,7 +142,13 @@ def test_a_fit_is_one_run_with_its_points_config_and_status(tmp_path: Path, serv
         cols = all_points(api, run_id)
         assert len(runs_named(api, "pl fit")) == 1
     # save_hyperparameters() → the run's config, beside the logger's own
-    assert run["spec"]["config"] == {"data": "random", "lr": 0.05, "hidden": 8, "fail_at": -1}
+    assert run["spec"]["config"] == {
+        "data": "random",
+        "lr": 0.05,
+        "hidden": 8,
+        "fail_at": -1,
+        "found_after": 3,  # logged once the run had started: merged in
+    }
     train = curve(cols, "train_loss")
     assert sorted(train) == list(range(24))  # one point per batch, at Lightning's step
     # validation once an epoch, at the step the epoch ended; the epoch counted from 1

@@ -76,13 +76,12 @@ class LoggerBody:
         values = vars(params) if isinstance(params, Namespace) else dict(params)
         if self._run is None:
             self._config.update(values)
-        elif any(k not in self._config or self._config[k] != v for k, v in values.items()):
-            # The run's config is stored when it is created (before the first metric).
-            self._tell_once(
-                "late-hparams",
-                "hyperparameters logged after the run started are not added to its config "
-                "(log them before training, as Trainer.fit does with save_hyperparameters)",
-            )
+            return
+        changed = {k: v for k, v in values.items() if k not in self._config or self._config[k] != v}
+        if changed:
+            # The run exists: merged into its stored config (Run.update_config).
+            self._config.update(changed)
+            self._run.update_config(changed)
 
     def log_metrics(self, metrics: Mapping[str, float], step: int | None = None) -> None:
         run = self._run
