@@ -46,7 +46,7 @@ def _pad8(n: int) -> int:
 
 
 def encode_chunk(points: PointArrays) -> bytes:
-    parts: list[bytes] = []
+    parts: list[Any] = []  # bytes and contiguous arrays: b"".join copies each once
     offset = 0
 
     def add(array: NDArray[Any], dtype: str) -> list[Any]:
@@ -55,10 +55,14 @@ def encode_chunk(points: PointArrays) -> bytes:
             step = int(array[1] - array[0])
             if bool(np.all(np.diff(array) == step)):
                 return ["range", int(array[0]), step, len(array)]
-        data = np.ascontiguousarray(array, dtype=dtype).tobytes()
+        # The array itself, not .tobytes() plus padding: each of those would be a copy.
+        data = np.ascontiguousarray(array, dtype=dtype)
         spec = [dtype, offset, len(array)]
-        parts.append(data + b"\0" * _pad8(len(data)))
-        offset += len(data) + _pad8(len(data))
+        parts.append(data)
+        pad = _pad8(data.nbytes)
+        if pad:
+            parts.append(b"\0" * pad)
+        offset += data.nbytes + pad
         return spec
 
     columns = {name: add(getattr(points, name), dtype) for name, dtype in _BASE_COLUMNS}
