@@ -69,15 +69,16 @@ class PointArrays:
         dicts = [p.values for p in points]
         # Guess the dense metrics from the smallest dict (per-iteration points have only
         # those); a KeyError proves the guess wrong and costs one Counter pass instead.
-        sizes = list(map(len, dicts))
+        sizes = np.fromiter(map(len, dicts), dtype=np.intp, count=n)
         try:
-            metrics = _dense_columns(dicts, list(dicts[sizes.index(min(sizes))]) if n else [])
+            # argmin: the first of the smallest, as list.index(min(...)) would pick.
+            metrics = _dense_columns(dicts, list(dicts[int(sizes.argmin())]) if n else [])
         except KeyError:
             counts = Counter(chain.from_iterable(dicts))
             metrics = _dense_columns(dicts, [k for k, c in counts.items() if c == n])
         n_dense = len(metrics)
         # Rows holding more than the dense metrics hold the sparse ones; usually a few.
-        extra = [i for i, size in enumerate(sizes) if size != n_dense]
+        extra: list[int] = np.flatnonzero(sizes != n_dense).tolist()
         if extra:
             sparse_rows: dict[str, list[int]] = {}
             sparse_values: dict[str, list[float]] = {}

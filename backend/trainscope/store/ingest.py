@@ -53,10 +53,12 @@ def apply_events(
     events: Sequence[tuple[int, Event]],
     cursors: dict[int, RunCursor],
     now: float,
+    run_ids: set[int] | None = None,
 ) -> list[tuple[int, Event]]:
     """Persist `events`; return those persisted, in order. Points at or before their run's
-    last stored seq and events of runs without a cursor (deleted, unknown) are left out."""
-    one_run = _new_points_of_one_run(events, cursors)
+    last stored seq and events of runs without a cursor (deleted, unknown) are left out.
+    `run_ids`: the runs in `events`, when the caller has them already."""
+    one_run = _new_points_of_one_run(events, cursors, run_ids)
     if one_run is not None:
         run_id, arrays = one_run
         change = _append(conn, run_id, arrays, cursors[run_id])
@@ -109,13 +111,16 @@ def apply_events(
 
 
 def _new_points_of_one_run(
-    events: Sequence[tuple[int, Event]], cursors: dict[int, RunCursor]
+    events: Sequence[tuple[int, Event]],
+    cursors: dict[int, RunCursor],
+    run_ids: set[int] | None,
 ) -> tuple[int, PointArrays] | None:
     """(run id, columns) when the batch is the common one — points of one known run, every
     one new and in seq order — told at C speed (maps, numpy), not by a Python step per point;
     None otherwise (the general loop then sorts the batch out, with the same result). The
     cursor's last_seq moves on as the general loop would move it."""
-    run_ids = set(map(_run_of, events))
+    if run_ids is None:
+        run_ids = set(map(_run_of, events))
     if len(run_ids) != 1:
         return None
     (run_id,) = run_ids

@@ -277,7 +277,7 @@ class Store:
                 batch_ids = set(map(itemgetter(0), events))  # C speed: once per point
                 cursors = {r: self._cursors[r].copy() for r in batch_ids if r in self._cursors}
                 cursors.update(load_cursors(conn, sorted(batch_ids - cursors.keys())))
-                persisted = apply_events(conn, events, cursors, now)
+                persisted = apply_events(conn, events, cursors, now, batch_ids)
             # Committed: only now may the cache move on (a rollback leaves it as it was).
             self._cursors.update(cursors)
         return persisted
