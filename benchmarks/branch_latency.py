@@ -5,7 +5,9 @@ epochs 1, 15 and 29 → the branch's first point on its websocket. Disk: each pr
 epoch on digits (the checkpoint's size does not grow with the epoch), its epoch checkpoint
 measured, and the default retention rule (1 GB) applied to 100 of them.
 
-    python benchmarks/branch_latency.py
+    python benchmarks/branch_latency.py [--quick]
+
+Writes benchmarks/results/branch_latency.json.
 
 Goal (issue 16): branch → first point under 300 ms warm, whatever the epoch.
 """
@@ -132,20 +134,35 @@ def checkpoint_disk(data_dir: Path) -> dict[str, Any]:
     return out
 
 
+RESULTS = Path(__file__).parent / "results"
+
+
 def main() -> None:
+    quick = "--quick" in sys.argv[1:]  # one branch per epoch instead of three
     with tempfile.TemporaryDirectory() as tmp:
         port = free_port()
         proc = start_server(Path(tmp), port)
         try:
             base = f"http://127.0.0.1:{port}"
-            latency = asyncio.run(measure_branches(base, f"ws://127.0.0.1:{port}", [1, 15, 29], 3))
-            saved = asyncio.run(measure_time_saved(base, 60, 20))
+            latency = asyncio.run(
+                measure_branches(base, f"ws://127.0.0.1:{port}", [1, 15, 29], 1 if quick else 3)
+            )
+            saved = asyncio.run(measure_time_saved(base, *((6, 2) if quick else (60, 20))))
         finally:
             proc.terminate()
             proc.wait(timeout=30)
         disk = checkpoint_disk(Path(tmp) / "disk")
-    report = {"branch_to_first_point_median_ms": latency, "time_saved": saved, "disk": disk}
-    print(json.dumps(report, indent=2))
+    result = {
+        "benchmark": "branch_latency",
+        "date": time.strftime("%Y-%m-%d"),
+        "quick": quick,
+        "branch_to_first_point_median_ms": latency,
+        "time_saved": saved,
+        "disk": disk,
+    }
+    print(json.dumps(result, indent=2))
+    RESULTS.mkdir(exist_ok=True)  # run_all.py moves a quick run's file to results/quick/
+    (RESULTS / "branch_latency.json").write_text(json.dumps(result, indent=2) + "\n")
 
 
 if __name__ == "__main__":

@@ -1,13 +1,18 @@
 """What each integration adds per logged scalar in the training process, beside the SDK's own
 `run.log` (local mode, a temporary store; the time in the loop only, the shipper's thread
-running as usual). `python benchmarks/integrations_cost.py [N]`."""
+running as usual). `python benchmarks/integrations_cost.py [N] [--quick]` (--quick: N=20,000);
+writes benchmarks/results/integrations_cost.json."""
 
 from __future__ import annotations
 
+import json
 import sys
 import tempfile
 import time
 from collections.abc import Callable
+from pathlib import Path
+
+RESULTS = Path(__file__).parent / "results"
 
 
 def per_call_us(fn: Callable[[int], None], n: int) -> float:
@@ -47,7 +52,17 @@ def main(n: int) -> None:
             tw.close()
     for label, us in results.items():
         print(f"{label:40s} {us:6.2f} µs per scalar")
+    result = {
+        "benchmark": "integrations_cost",
+        "date": time.strftime("%Y-%m-%d"),
+        "calls": n,
+        "us_per_scalar": {k: round(v, 3) for k, v in results.items()},
+    }
+    # run_all.py moves a quick run's file to results/quick/.
+    RESULTS.mkdir(exist_ok=True)
+    (RESULTS / "integrations_cost.json").write_text(json.dumps(result, indent=2) + "\n")
 
 
 if __name__ == "__main__":
-    main(int(sys.argv[1]) if len(sys.argv) > 1 else 200_000)
+    args = [a for a in sys.argv[1:] if a != "--quick"]
+    main(int(args[0]) if args else 20_000 if "--quick" in sys.argv else 200_000)

@@ -10,6 +10,11 @@ docs/benchmarks.md (appended at the end when the markers are not there yet).
     python benchmarks/run_all.py [--quick] [--only a,b] [--skip a,b] [--timeout 900]
         [--no-run] [--no-docs]
 
+The plan: engine_overhead, store_ingest, stream_latency, ws_fanout, browser_render,
+doctor_accuracy (synthetic runs) and doctor_accuracy_real (`--corpus real`), the three
+tracker_* comparisons, script_runs, branch_latency, integrations_cost, and gpu_check (on a
+machine without CUDA its GPU parts are skipped and its CPU parts run).
+
 --no-run writes the summary from the JSON already in benchmarks/results/. With --quick the
 results of the quick runs are kept in benchmarks/results/quick/ and the full-run JSON files are
 left as they were; the summary then says it was a quick run.
@@ -46,31 +51,59 @@ def postgres_up() -> bool:
         return False
 
 
-def benchmarks(quick: bool) -> list[tuple[str, list[str]]]:
-    """(script name, its arguments) in the order they run."""
+def benchmarks(quick: bool) -> list[tuple[str, str, list[str]]]:
+    """(name of its result, script, its arguments) in the order they run. The result is
+    benchmarks/results/<name>.json; doctor_accuracy runs twice, for its two corpora."""
     store = [] if postgres_up() else ["--backends", "sqlite"]
     if quick:
         return [
-            ("engine_overhead", ["--rounds", "4", "--iterations", "60"]),
-            ("store_ingest", ["--points", "200000", "--repeat", "3", *store]),
-            ("stream_latency", ["--clients", "10", "--epochs", "5", "--restarts", "3"]),
-            ("ws_fanout", ["--clients", "30", "--epochs", "10"]),
-            ("browser_render", ["--points", "200000", "--warm-loads", "2", "--seconds", "5"]),
-            ("doctor_accuracy", ["--per-scenario", "5", "--repeat", "10"]),
-            ("tracker_overhead", ["--quick"]),
-            ("tracker_slowdown", ["--quick"]),
-            ("tracker_latency", ["--quick"]),
+            ("engine_overhead", "engine_overhead", ["--rounds", "4", "--iterations", "60"]),
+            (
+                "store_ingest",
+                "store_ingest",
+                ["--points", "200000", "--repeat", "3", *store],
+            ),
+            (
+                "stream_latency",
+                "stream_latency",
+                ["--clients", "10", "--epochs", "5", "--restarts", "3"],
+            ),
+            ("ws_fanout", "ws_fanout", ["--clients", "30", "--epochs", "10"]),
+            (
+                "browser_render",
+                "browser_render",
+                ["--points", "200000", "--warm-loads", "2", "--seconds", "5"],
+            ),
+            (
+                "doctor_accuracy",
+                "doctor_accuracy",
+                ["--per-scenario", "5", "--repeat", "10", "--corpus", "synthetic"],
+            ),
+            ("doctor_accuracy_real", "doctor_accuracy", ["--corpus", "real"]),
+            ("tracker_overhead", "tracker_overhead", ["--quick"]),
+            ("tracker_slowdown", "tracker_slowdown", ["--quick"]),
+            ("tracker_latency", "tracker_latency", ["--quick"]),
+            ("script_runs", "script_runs", ["--quick"]),
+            ("branch_latency", "branch_latency", ["--quick"]),
+            ("integrations_cost", "integrations_cost", ["--quick"]),
+            ("gpu_check", "gpu_check", ["--quick"]),
         ]
     return [
-        ("engine_overhead", []),
-        ("store_ingest", store),
-        ("stream_latency", []),
-        ("ws_fanout", []),
-        ("browser_render", []),
-        ("doctor_accuracy", []),
-        ("tracker_overhead", []),
-        ("tracker_slowdown", []),
-        ("tracker_latency", []),
+        ("engine_overhead", "engine_overhead", []),
+        ("store_ingest", "store_ingest", store),
+        ("stream_latency", "stream_latency", []),
+        ("ws_fanout", "ws_fanout", []),
+        ("browser_render", "browser_render", []),
+        ("doctor_accuracy", "doctor_accuracy", ["--corpus", "synthetic"]),
+        ("doctor_accuracy_real", "doctor_accuracy", ["--corpus", "real"]),
+        ("tracker_overhead", "tracker_overhead", []),
+        ("tracker_slowdown", "tracker_slowdown", []),
+        ("tracker_latency", "tracker_latency", []),
+        ("script_runs", "script_runs", []),
+        ("branch_latency", "branch_latency", []),
+        ("integrations_cost", "integrations_cost", []),
+        # On a machine without CUDA its GPU parts are skipped (and said so); the CPU parts run.
+        ("gpu_check", "gpu_check", []),
     ]
 
 
@@ -116,6 +149,7 @@ def machine() -> dict[str, Any]:
 
 # -- running -----------------------------------------------------------------------------------
 def run_one(name: str, args: list[str], timeout: float) -> dict[str, Any]:
+    """Runs benchmarks/<name>.py with `args`."""
     script = HERE / f"{name}.py"
     if name == "browser_render" and not CHROMIUM.exists():
         return {"status": "failed", "error": f"{CHROMIUM} is not installed"}
@@ -313,6 +347,78 @@ def sum_tracker_latency(d: dict[str, Any]) -> Rows:
     return _per_tracker(d, row)
 
 
+def sum_doctor_real(d: dict[str, Any]) -> Rows:
+    labelled = [c for c in d["per_code"].values() if c.get("labelled")]
+    worst = min((min(c["precision"], c["recall"]) for c in labelled), default=None)
+    return [
+        (
+            "real engine runs with the label set exactly right",
+            f"{d['exact_label_sets']} of {d['runs']}",
+            "",
+        ),
+        (
+            "lowest precision or recall of any labelled code",
+            "—" if worst is None else f"{worst:.3f}",
+            "≥ 0.9",
+        ),
+    ]
+
+
+def sum_script_runs(d: dict[str, Any]) -> Rows:
+    return [
+        (
+            "restart → first point of a user's script (median)",
+            _ms(d["restart_to_first_point_ms"]["median"]),
+            "≤ 500 ms",
+        ),
+        (
+            "script watched vs plain (median of pairs)",
+            f"{d['overhead_percent']['median']:+.2f} %",
+            "≤ 3 %",
+        ),
+    ]
+
+
+def sum_branch(d: dict[str, Any]) -> Rows:
+    latency = d["branch_to_first_point_median_ms"]
+    rows: Rows = [
+        (
+            "branch → first point at epochs " + ", ".join(latency),
+            " / ".join(f"{v:,.0f}" for v in latency.values()) + " ms",
+            "≤ 300 ms",
+        )
+    ]
+    disk = {k: v for k, v in d["disk"].items() if isinstance(v, dict)}
+    if disk:
+        rows.append(
+            (
+                "epoch checkpoints of a 100-epoch run, MB on disk (largest preset)",
+                f"{max(v['disk_mb'] for v in disk.values()):,.1f}",
+                "≤ 1,000",
+            )
+        )
+    return rows
+
+
+def sum_integrations(d: dict[str, Any]) -> Rows:
+    return [(f"{k}, µs per scalar", f"{v:.2f}", "") for k, v in d["us_per_scalar"].items()]
+
+
+def sum_gpu_check(d: dict[str, Any]) -> Rows:
+    parts = ", ".join(f"{k} {'ok' if ok else 'FAILED'}" for k, ok in d["parts_passed"].items())
+    rows: Rows = [("GPU", str(d["gpu"]), ""), ("checks", parts, "all ok")]
+    for device, o in d["overhead"].items():
+        if isinstance(o, dict):
+            rows.append(
+                (
+                    f"engine overhead on {device} (short/long run difference)",
+                    f"{o['overhead_percent_median_of_rounds']:+.2f} %",
+                    "≤ 3 %",
+                )
+            )
+    return rows
+
+
 SUMMARIES: dict[str, tuple[str, Callable[[dict[str, Any]], Rows]]] = {
     "engine_overhead": ("Engine overhead", sum_engine),
     "store_ingest": ("Store ingest and read", sum_store),
@@ -320,9 +426,14 @@ SUMMARIES: dict[str, tuple[str, Callable[[dict[str, Any]], Rows]]] = {
     "ws_fanout": ("Websocket fan-out", sum_fanout),
     "browser_render": ("Browser rendering", sum_browser),
     "doctor_accuracy": ("Doctor accuracy", sum_doctor),
+    "doctor_accuracy_real": ("Doctor accuracy, real runs", sum_doctor_real),
     "tracker_overhead": ("Cost per logged scalar, against peers", sum_tracker_overhead),
     "tracker_slowdown": ("Training-loop slowdown, against peers", sum_tracker_slowdown),
     "tracker_latency": ("log() → drawable, against peers", sum_tracker_latency),
+    "script_runs": ("A user's script as a run", sum_script_runs),
+    "branch_latency": ("Branch from an epoch", sum_branch),
+    "integrations_cost": ("Integrations, cost per scalar", sum_integrations),
+    "gpu_check": ("GPU readiness (CPU parts without CUDA)", sum_gpu_check),
 }
 
 
@@ -417,10 +528,10 @@ def main() -> None:
     plan = benchmarks(args.quick)
     only = {s.strip() for s in args.only.split(",") if s.strip()}
     skip = {s.strip() for s in args.skip.split(",") if s.strip()}
-    known = {name for name, _ in plan}
+    known = {name for name, _, _ in plan}
     if unknown := (only | skip) - known:
         raise SystemExit(f"unknown benchmarks: {sorted(unknown)}; known: {sorted(known)}")
-    plan = [(n, a) for n, a in plan if (not only or n in only) and n not in skip]
+    plan = [(n, sc, a) for n, sc, a in plan if (not only or n in only) and n not in skip]
 
     mach = machine()
     mach["load_before"] = f"{os.getloadavg()[0]:.1f}"
@@ -428,17 +539,21 @@ def main() -> None:
     results_dir.mkdir(parents=True, exist_ok=True)
     runs: dict[str, dict[str, Any]] = {}
     if not args.no_run:
-        for name, bench_args in plan:
+        for name, script, bench_args in plan:
             target = RESULTS / f"{name}.json"
             saved = target.read_bytes() if args.quick and target.exists() else None
+            started = time.time()
             print(f"=== {name} {' '.join(bench_args)}", flush=True)
-            run = run_one(name, bench_args, args.timeout)
+            run = run_one(script, bench_args, args.timeout)
             runs[name] = run
             if run["status"] == "ok":
                 print(run["table"].rstrip(), flush=True)
                 print(f"    ({run['seconds']:.0f} s)", flush=True)
-                if args.quick and target.exists():
-                    shutil.copyfile(target, results_dir / target.name)
+                quick_file = results_dir / target.name
+                # Some benchmarks write their quick results to results/quick/ themselves.
+                wrote_quick = quick_file.exists() and quick_file.stat().st_mtime >= started
+                if args.quick and target.exists() and not wrote_quick:
+                    shutil.copyfile(target, quick_file)
             else:
                 print(f"    FAILED: {run['error']}", flush=True)
             if args.quick:  # the full run's JSON stays what it was

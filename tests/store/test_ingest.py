@@ -47,6 +47,20 @@ def test_duplicates_inside_one_batch_are_dropped(store: Store) -> None:
     assert stored_seqs(store, run.id) == list(range(1, 9))
 
 
+def test_a_replayed_point_is_left_out_before_its_values_are_read(store: Store) -> None:
+    """A resumed worker's replay is dropped unread: a value the store could not take (here a
+    string) in a point it already has does not fail the batch that carries new points too."""
+    run = new_run(store)
+    store.ingest(points(run.id, 1, 10))
+    stale = (run.id, Point(5, 5, 1, 0.0, {"train_loss": "not a number"}))  # type: ignore[dict-item]
+    persisted = store.ingest([stale, *points(run.id, 11, 20)])
+    assert [e.seq for _, e in persisted if isinstance(e, Point)] == list(range(11, 21))
+    assert stored_seqs(store, run.id) == list(range(1, 21))
+    with pytest.raises(ValueError):  # a new point with such a value is refused, as before
+        store.ingest([(run.id, Point(21, 21, 1, 0.0, {"train_loss": "not a number"}))])  # type: ignore[dict-item]
+    assert store.last_seq(run.id) == 20
+
+
 def test_a_new_store_on_the_same_database_knows_the_last_seq(
     store: Store, database_url: str
 ) -> None:

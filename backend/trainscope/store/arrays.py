@@ -11,6 +11,7 @@ from __future__ import annotations
 from collections import Counter
 from dataclasses import dataclass
 from itertools import chain
+from operator import itemgetter
 
 import numpy as np
 from numpy.typing import NDArray
@@ -33,7 +34,14 @@ class MetricArray:
 
 
 def _dense_columns(dicts: list[dict[str, float]], keys: list[str]) -> dict[str, MetricArray]:
-    return {k: MetricArray(None, np.array([d[k] for d in dicts], dtype=np.float64)) for k in keys}
+    """One column per key, every dict holding every key (a KeyError says one does not).
+    `np.fromiter` over an itemgetter reads the values without a Python list in between:
+    about half the time of `np.array([d[k] for d in dicts])` per column."""
+    n = len(dicts)
+    return {
+        k: MetricArray(None, np.fromiter(map(itemgetter(k), dicts), dtype=np.float64, count=n))
+        for k in keys
+    }
 
 
 @dataclass(frozen=True, slots=True)
@@ -61,15 +69,16 @@ class PointArrays:
         dicts = [p.values for p in points]
         # Guess the dense metrics from the smallest dict (per-iteration points have only
         # those); a KeyError proves the guess wrong and costs one Counter pass instead.
-        sizes = list(map(len, dicts))
+        sizes = np.fromiter(map(len, dicts), dtype=np.intp, count=n)
         try:
-            metrics = _dense_columns(dicts, list(dicts[sizes.index(min(sizes))]) if n else [])
+            # argmin: the first of the smallest, as list.index(min(...)) would pick.
+            metrics = _dense_columns(dicts, list(dicts[int(sizes.argmin())]) if n else [])
         except KeyError:
             counts = Counter(chain.from_iterable(dicts))
             metrics = _dense_columns(dicts, [k for k, c in counts.items() if c == n])
         n_dense = len(metrics)
         # Rows holding more than the dense metrics hold the sparse ones; usually a few.
-        extra = [i for i, size in enumerate(sizes) if size != n_dense]
+        extra: list[int] = np.flatnonzero(sizes != n_dense).tolist()
         if extra:
             sparse_rows: dict[str, list[int]] = {}
             sparse_values: dict[str, list[float]] = {}
@@ -83,6 +92,7 @@ class PointArrays:
                     np.array(sparse_rows[k], dtype=np.int64),
                     np.array(sparse_values[k], dtype=np.float64),
                 )
+        # List comprehensions here: for attributes they beat fromiter/attrgetter (measured).
         return cls(
             np.array([p.seq for p in points], dtype=np.int64),
             np.array([p.iteration for p in points], dtype=np.int64),

@@ -83,15 +83,19 @@ def _deltas(bits: NDArray[np.int64]) -> NDArray[np.int32] | None:
 
 
 def encode_chunk(points: PointArrays) -> bytes:
-    parts: list[bytes] = []
+    parts: list[Any] = []  # bytes and contiguous arrays: b"".join copies each once
     offset = 0
 
     def put(array: NDArray[Any], dtype: str) -> int:
         nonlocal offset
-        data = np.ascontiguousarray(array, dtype=dtype).tobytes()
+        # The array itself, not .tobytes() plus padding: each of those would be a copy.
+        data = np.ascontiguousarray(array, dtype=dtype)
         at = offset
-        parts.append(data + b"\0" * _pad8(len(data)))
-        offset += len(data) + _pad8(len(data))
+        parts.append(data)
+        pad = _pad8(data.nbytes)
+        if pad:
+            parts.append(b"\0" * pad)
+        offset += data.nbytes + pad
         return at
 
     def add_ints(array: NDArray[Any], dtype: str) -> list[Any]:

@@ -12,6 +12,7 @@ from __future__ import annotations
 import threading
 import time
 from collections.abc import Sequence
+from operator import itemgetter
 from typing import Any
 
 from sqlalchemy import Engine, select, update
@@ -283,10 +284,10 @@ class Store:
         with self._write_lock:
             with self._writer.begin() as conn:
                 # Work on copies: the cache must not move unless the transaction commits.
-                batch_ids = {rid for rid, _ in events}
+                batch_ids = set(map(itemgetter(0), events))  # C speed: once per point
                 cursors = {r: self._cursors[r].copy() for r in batch_ids if r in self._cursors}
                 cursors.update(load_cursors(conn, sorted(batch_ids - cursors.keys())))
-                persisted = apply_events(conn, events, cursors, now)
+                persisted = apply_events(conn, events, cursors, now, batch_ids)
             # Committed: only now may the cache move on (a rollback leaves it as it was).
             self._cursors.update(cursors)
         return persisted
