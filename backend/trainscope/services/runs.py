@@ -9,6 +9,7 @@ from __future__ import annotations
 import logging
 import shutil
 import time
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -86,9 +87,12 @@ class RunService:
         client: str | None = None,
         sweep: tuple[int, int] | None = None,
         admitted: bool = False,
+        before_start: Callable[[int], None] | None = None,
     ) -> RunRecord:
         """Record and queue a run. `sweep`: (sweep id, trial) for a sweep's trial; `admitted`:
-        the caller has already checked the limits (a repeat, for all its runs at once)."""
+        the caller has already checked the limits (a repeat, for all its runs at once);
+        `before_start(run_id)`: called once the run exists, before it is queued (a branch's
+        checkpoint put in its folder)."""
         if spec.kind == SCRIPT_KIND:
             spec = self.scripts.prepare(spec)  # args checked, complete; what it will run
         elif spec.launch is not None:
@@ -115,6 +119,8 @@ class RunService:
                 client or "the server",
                 " ".join(spec.launch["argv"]),
             )
+        if before_start is not None:
+            before_start(run.id)
         self._submit(run.id, spec, resume=False)
         return run
 
@@ -134,7 +140,8 @@ class RunService:
                 resume=resume,
                 persisted_seq=persisted_seq,
                 script=script,
-                branch_from=str(origin) if spec.branch is not None else None,
+                # An engine branch's checkpoint; a script's goes through its resume option.
+                branch_from=str(origin) if spec.branch is not None and script is None else None,
                 checkpoint_budget=self.settings.checkpoint_budget_bytes,
             )
         )
@@ -196,6 +203,8 @@ class RunService:
         return group, parent, made
 
     def branchable_epochs(self, run: RunRecord) -> list[int]:
+        if is_script(run):
+            return self.scripts.branchable_epochs(run)
         return branchable_epochs(self.settings.run_dir(run.id))
 
     def lineage(self, run: RunRecord) -> list[dict[str, int]]:
@@ -209,7 +218,13 @@ class RunService:
         changed (services/branches.py says what may change, docs/api.md why)."""
         parent = self.get_trainable(run_id, "branched")
         if is_script(parent):
-            raise RunConflict(f"run {run_id} is a script run: branching it is not supported yet")
+            spec = self.scripts.branch_spec(parent, epoch, options)
+            return self.create(
+                spec,
+                parent_id=parent.id,
+                client=client,
+                before_start=lambda new_id: self.scripts.link_origin(parent.id, epoch, new_id),
+            )
         parent_dir = self.settings.run_dir(run_id)
         spec = branch_spec(parent.spec, parent.name, run_id, parent_dir, epoch, options)
         self.admission.admit(spec, client)

@@ -12,6 +12,9 @@ from __future__ import annotations
 
 import json
 import logging
+import os
+import re
+import shutil
 from pathlib import Path
 from typing import Any
 
@@ -21,10 +24,15 @@ from trainscope.jobs.job import ScriptLaunch
 from trainscope.schemas.spec import RunSpec
 from trainscope.services.entrypoints import EntryPoint, Registry
 from trainscope.services.errors import RunConflict, RunNotFound, SpecRejected
+from trainscope.store import RunRecord
 
 log = logging.getLogger("trainscope.scripts")
 
 CHECKPOINT_FOLDER = "script-checkpoints"
+# A script's checkpoint of the end of an epoch, as it names it in $TRAINSCOPE_CHECKPOINT_DIR:
+# `epoch-3.pt`, `epoch_0003/`, `epoch3.ckpt` (a file or a folder). A branch of the run can go
+# on from any of them (docs/own-code.md).
+EPOCH_ENTRY = re.compile(r"^epoch[-_]?0*(\d+)(\.[\w.]+)?$", re.IGNORECASE)
 # Besides args: what a restart of a script run may change.
 RESTART_KEYS = {"args", "name", "tags", "group"}
 
@@ -76,18 +84,23 @@ class ScriptRuns:
                 )
 
     def launch(self, run_id: int, spec: RunSpec, resume: bool) -> ScriptLaunch:
-        """Exactly what the worker starts for this run."""
+        """Exactly what the worker starts for this run. A branch's first launch resumes from
+        the parent's epoch checkpoint (its copy in the branch's folder); a resume, from the
+        run's own folder."""
         ep = self.entrypoint(spec.entrypoint)
         args = dict(spec.args or {})
         run_dir = self.settings.run_dir(run_id)
         checkpoints = run_dir / CHECKPOINT_FOLDER
         checkpoints.mkdir(parents=True, exist_ok=True)
         env = {"TRAINSCOPE_CHECKPOINT_DIR": str(checkpoints)}
-        if resume:
-            env["TRAINSCOPE_RESUME_FROM"] = str(checkpoints)
+        resume_from: Path | None = checkpoints if resume else None
+        if not resume and spec.branch is not None:
+            resume_from = epoch_entries(checkpoints).get(spec.branch["epoch"])
+        if resume_from is not None:
+            env["TRAINSCOPE_RESUME_FROM"] = str(resume_from)
             role = ep.roles.get("resume")
             if role is not None:
-                args[role] = str(checkpoints)
+                args[role] = str(resume_from)
         cwd = ep.cwd
         if ep.per_run_folder:
             cwd = run_dir / "work"
@@ -142,6 +155,50 @@ class ScriptRuns:
         option = self.seed_option(spec.model_dump(mode="json"))
         return spec.model_copy(update={"args": {**(spec.args or {}), option: seed}})
 
+    # -- branches ---------------------------------------------------------------------------
+
+    def branchable_epochs(self, run: RunRecord) -> list[int]:
+        """The epochs whose checkpoint the run's script left (EPOCH_ENTRY), when its entry
+        point can resume; none otherwise."""
+        ep = self.registry.get(run.spec.get("entrypoint") or "")
+        if ep is None or not ep.supports.resume:
+            return []
+        return list(epoch_entries(self.settings.run_dir(run.id) / CHECKPOINT_FOLDER))
+
+    def branch_spec(self, parent: RunRecord, epoch: int, options: dict[str, Any]) -> RunSpec:
+        """A branch of a script run at `epoch`: its args with `options` changed (the script's
+        own option names), going on from the script's checkpoint of that epoch."""
+        ep = self.entrypoint(parent.spec.get("entrypoint"))
+        if not ep.supports.resume:
+            raise RunConflict(
+                f"run {parent.id} cannot be branched: entry point {ep.name} declares no resume "
+                "option (a resume role, or a function reading resume_from) to go on from a "
+                "checkpoint with; restart it instead"
+            )
+        epochs = self.branchable_epochs(parent)
+        if epoch not in epochs:
+            have = ", ".join(map(str, epochs)) or "none"
+            raise RunConflict(
+                f"run {parent.id} has no checkpoint of epoch {epoch} to branch from (epochs "
+                f"with one: {have}); its script keeps them as epoch-N files or folders in "
+                "$TRAINSCOPE_CHECKPOINT_DIR"
+            )
+        spec = self.restart_spec(parent.spec, {"args": options})
+        return spec.model_copy(update={"branch": {"run_id": parent.id, "epoch": epoch}})
+
+    def link_origin(self, parent_id: int, epoch: int, run_id: int) -> None:
+        """Put the parent's checkpoint of `epoch` in the branch's own checkpoint folder, under
+        its name: hard links (no copy, and the parent may delete its own), copies where the
+        file system has none."""
+        source = epoch_entries(self.settings.run_dir(parent_id) / CHECKPOINT_FOLDER)[epoch]
+        folder = self.settings.run_dir(run_id) / CHECKPOINT_FOLDER
+        folder.mkdir(parents=True, exist_ok=True)
+        target = folder / source.name
+        if source.is_dir():
+            shutil.copytree(source, target, copy_function=_link_or_copy)
+        else:
+            _link_or_copy(str(source), str(target))
+
     def check_resumable(self, spec: dict[str, Any], run_id: int) -> None:
         ep = self.entrypoint(spec.get("entrypoint"))
         if not ep.supports.resume:
@@ -181,3 +238,22 @@ def _module_files(ep: EntryPoint) -> list[Path]:
             if candidate.is_file():
                 return [candidate]
     return []
+
+
+def epoch_entries(folder: Path) -> dict[int, Path]:
+    """epoch → the script's checkpoint of its end in `folder` (EPOCH_ENTRY), by epoch."""
+    if not folder.is_dir():
+        return {}
+    found: dict[int, Path] = {}
+    for entry in sorted(folder.iterdir()):
+        m = EPOCH_ENTRY.match(entry.name)
+        if m is not None and not entry.name.endswith((".tmp", ".partial")):
+            found.setdefault(int(m.group(1)), entry)
+    return dict(sorted(found.items()))
+
+
+def _link_or_copy(source: str, target: str) -> None:
+    try:
+        os.link(source, target)
+    except OSError:
+        shutil.copy2(source, target)
