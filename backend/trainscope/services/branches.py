@@ -84,11 +84,16 @@ def branch_spec(
 def link_origin(parent_dir: Path, epoch: int, branch_dir: Path) -> None:
     """Give the branch its own name of the parent's checkpoint (a hard link: no copy)."""
     branch_dir.mkdir(parents=True, exist_ok=True)
-    source, target = epoch_checkpoint_path(parent_dir, epoch), branch_dir / BRANCH_ORIGIN
+    link_or_copy(epoch_checkpoint_path(parent_dir, epoch), branch_dir / BRANCH_ORIGIN)
+
+
+def link_or_copy(source: str | Path, target: str | Path) -> None:
+    """A hard link of `source` at `target` (no copy, and it outlives the source's deletion),
+    or a copy where the file system has no hard links."""
     try:
         os.link(source, target)
-    except OSError:  # no hard links on this file system
-        shutil.copyfile(source, target)
+    except OSError:
+        shutil.copy2(source, target)
 
 
 def origin_of(spec: dict[str, Any]) -> tuple[int, int] | None:

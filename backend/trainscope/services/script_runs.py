@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import json
 import logging
-import os
 import re
 import shutil
 from pathlib import Path
@@ -22,6 +21,7 @@ from trainscope.config import Settings
 from trainscope.jobs.code_info import code_info
 from trainscope.jobs.job import ScriptLaunch
 from trainscope.schemas.spec import RunSpec
+from trainscope.services.branches import link_or_copy
 from trainscope.services.entrypoints import EntryPoint, Registry
 from trainscope.services.errors import RunConflict, RunNotFound, SpecRejected
 from trainscope.store import RunRecord
@@ -195,9 +195,9 @@ class ScriptRuns:
         folder.mkdir(parents=True, exist_ok=True)
         target = folder / source.name
         if source.is_dir():
-            shutil.copytree(source, target, copy_function=_link_or_copy)
+            shutil.copytree(source, target, copy_function=link_or_copy)
         else:
-            _link_or_copy(str(source), str(target))
+            link_or_copy(source, target)
 
     def check_resumable(self, spec: dict[str, Any], run_id: int) -> None:
         ep = self.entrypoint(spec.get("entrypoint"))
@@ -250,10 +250,3 @@ def epoch_entries(folder: Path) -> dict[int, Path]:
         if m is not None and not entry.name.endswith((".tmp", ".partial")):
             found.setdefault(int(m.group(1)), entry)
     return dict(sorted(found.items()))
-
-
-def _link_or_copy(source: str, target: str) -> None:
-    try:
-        os.link(source, target)
-    except OSError:
-        shutil.copy2(source, target)
