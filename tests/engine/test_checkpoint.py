@@ -9,7 +9,7 @@ from typing import Any
 import pytest
 import torch
 
-from trainscope.data_layout import CHECKPOINT_NAME, PREVIOUS_NAME, has_checkpoint
+from trainscope.data_layout import CHECKPOINT_NAME, EPOCH_CHECKPOINTS, PREVIOUS_NAME, has_checkpoint
 from trainscope.engine import checkpoint
 from trainscope.engine.checkpoint import load_checkpoint, save_checkpoint
 
@@ -48,3 +48,28 @@ def test_a_run_directory_with_only_the_previous_checkpoint_can_resume(tmp_path: 
     assert not has_checkpoint(tmp_path)
     save_checkpoint({"seq": 1}, tmp_path / PREVIOUS_NAME)
     assert has_checkpoint(tmp_path)
+
+
+def test_what_a_kill_mid_save_left_is_removed_and_the_checkpoints_are_kept(tmp_path: Path) -> None:
+    save_checkpoint({"seq": 1}, tmp_path / CHECKPOINT_NAME, keep_previous=True)
+    save_checkpoint({"seq": 9}, tmp_path / CHECKPOINT_NAME, keep_previous=True)
+    epochs = tmp_path / EPOCH_CHECKPOINTS
+    epochs.mkdir()
+    (epochs / "epoch-0001.pt").write_bytes(b"whole")
+    # What a SIGKILL inside save_checkpoint / _link_over leaves behind.
+    partial = [
+        tmp_path / "checkpoint.ptab12cd.tmp",
+        tmp_path / f"{PREVIOUS_NAME}.tmp",
+        epochs / "epoch-0002.pt.tmp",
+    ]
+    for path in partial:
+        path.write_bytes(b"half")
+    (tmp_path / "notes.tmp").write_bytes(b"not ours")
+
+    checkpoint.remove_partial_writes(tmp_path)
+
+    assert not any(p.exists() for p in partial)
+    assert (tmp_path / "notes.tmp").exists()  # only the checkpoint writers' names
+    assert load_checkpoint(tmp_path / CHECKPOINT_NAME)["seq"] == 9
+    assert load_checkpoint(tmp_path / PREVIOUS_NAME)["seq"] == 1
+    assert (epochs / "epoch-0001.pt").read_bytes() == b"whole"

@@ -12,6 +12,7 @@ import torch
 
 from trainscope.data_layout import (
     CHECKPOINT_NAME,
+    EPOCH_CHECKPOINTS,
     PREVIOUS_NAME,
     epoch_checkpoint_path,
     epoch_checkpoints,
@@ -23,6 +24,7 @@ __all__ = [
     "PREVIOUS_NAME",
     "choose_checkpoint",
     "keep_epoch_checkpoint",
+    "remove_partial_writes",
     "save_checkpoint",
 ]
 
@@ -49,6 +51,15 @@ def save_checkpoint(state: dict[str, Any], path: Path, keep_previous: bool = Fal
     except BaseException:
         Path(tmp).unlink(missing_ok=True)
         raise
+
+
+def remove_partial_writes(run_dir: Path) -> None:
+    """Delete what a worker killed mid-save left: `save_checkpoint`'s temp files and
+    `_link_over`'s staging names. Never a checkpoint: those are renamed into place whole."""
+    patterns = (f"{CHECKPOINT_NAME}*.tmp", f"{PREVIOUS_NAME}.tmp", f"{EPOCH_CHECKPOINTS}/*.pt.tmp")
+    for pattern in patterns:
+        for path in run_dir.glob(pattern):
+            path.unlink(missing_ok=True)
 
 
 def _link_over(source: Path, destination: Path) -> None:

@@ -20,6 +20,7 @@ from trainscope.engine.checkpoint import (
     choose_checkpoint,
     keep_epoch_checkpoint,
     load_checkpoint,
+    remove_partial_writes,
     save_checkpoint,
 )
 from trainscope.engine.datasets import DatasetSplits, load_dataset
@@ -185,6 +186,8 @@ def _train(
     best_epoch: int | None = None  # the epoch whose end followed the best validation
     ckpt_path = run_dir / CHECKPOINT_NAME if run_dir is not None else None
 
+    if run_dir is not None:
+        remove_partial_writes(run_dir)  # a worker killed mid-save before this one
     state = None
     if resume:
         if ckpt_path is None or not has_checkpoint(ckpt_path.parent):

@@ -6,6 +6,7 @@ Usage: python -m torch.distributed.run --nproc_per_node 2 acc_ddp_train.py URL T
 
 from __future__ import annotations
 
+import gc
 import json
 import sys
 
@@ -45,6 +46,14 @@ while not stopped and step < 100_000:
         if should_stop(accelerator):
             stopped = True
             break
+# end_training destroys the process group. The DDP model still holds it (its reducer), and
+# when that last reference goes only at interpreter exit, gloo's threads are torn down unjoined
+# and a rank can abort ("terminate called without an active exception", SIGABRT, about one
+# exit in five on a loaded 2-core machine). So: both ranks here together, the prepared objects
+# released first, then end_training.
+accelerator.wait_for_everyone()
+model, opt, loader = accelerator.free_memory(model, opt, loader)
+gc.collect()
 accelerator.end_training()
 out = {"rank": accelerator.process_index, "world": accelerator.num_processes, "step": step}
 print(json.dumps(out), flush=True)

@@ -5,6 +5,7 @@ Usage: python -m torch.distributed.run --nproc_per_node 2 hf_ddp_train.py URL OU
 
 from __future__ import annotations
 
+import gc
 import json
 import os
 import sys
@@ -86,3 +87,11 @@ print(
     ),
     flush=True,
 )
+# Leave the process group before the interpreter exits, the DDP-wrapped model (which holds
+# it) released first: gloo's threads torn down unjoined at exit can abort a rank ("terminate
+# called without an active exception", SIGABRT), as in acc_ddp_train.py.
+del trainer
+gc.collect()
+if torch.distributed.is_initialized():
+    torch.distributed.barrier()
+    torch.distributed.destroy_process_group()
