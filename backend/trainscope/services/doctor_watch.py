@@ -236,6 +236,8 @@ class DoctorWatch:
         return self._served(run, self._store.get_findings(run.id))
 
     def _served(self, run: RunRecord, stored: list[dict[str, Any]]) -> list[dict[str, Any]]:
+        if not stored:  # most runs, most of the time: no listing of its checkpoints for it
+            return []
         epochs = self._branchable(run) if self._branchable is not None else []
         return with_branch_fixes(stored, run, epochs)
 

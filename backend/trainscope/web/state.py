@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+import asyncio
+import weakref
+from dataclasses import dataclass, field
 from typing import Annotated
 
+import anyio
 from fastapi import Depends, Request
 
 from trainscope.config import Settings
@@ -29,6 +32,10 @@ class AppState:
     doctor: DoctorWatch
     sweeps: SweepScheduler
     entrypoints: Registry
+    # The websockets' limiter of openings (web/ws.py), one per event loop serving the app.
+    ws_openings: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, anyio.CapacityLimiter] = (
+        field(default_factory=weakref.WeakKeyDictionary)
+    )
 
 
 def get_state(request: Request) -> AppState:

@@ -8,12 +8,14 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import itertools
 import json
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
 from typing import Any, Literal
 
+import anyio
+import anyio.to_thread
 from fastapi import APIRouter, WebSocket, WebSocketDisconnect
-from starlette.concurrency import run_in_threadpool
 
 from trainscope.live.hub import Subscriber
 from trainscope.schemas.messages import (
@@ -27,6 +29,7 @@ from trainscope.schemas.messages import (
 )
 from trainscope.schemas.status import FINAL_STATUSES as FINAL
 from trainscope.services.pipeline import EncodedPoint
+from trainscope.store.records import RunRecord
 from trainscope.web.state import AppState
 
 router = APIRouter()
@@ -90,6 +93,69 @@ def _state(ws: WebSocket) -> AppState:
 
 INT64_MAX = 2**63 - 1  # ids and seqs are 64-bit integers in the database
 
+# A watcher's opening (its run, backlog and findings read, and their frames encoded) runs in a
+# worker thread, whole, at most this many at once. When 30 browsers connect in the same second,
+# 30 threads each doing a few small reads and encodes would take turns on the GIL with each
+# other and with the pipeline's thread: every opening finished ~300 ms late, and every live
+# point with them. Two at a time, the first watchers get their hello in milliseconds and the
+# pipeline keeps its share (benchmarks/stream_latency.py, docs/benchmarks.md).
+OPENINGS_AT_ONCE = 2
+# Frames encoded per trip to a worker thread: a run of ordinary length is one trip (hello, a
+# backlog chunk or two, findings, status); a long backlog is sent chunk by chunk as encoded.
+FRAMES_PER_TRIP = 6
+
+
+def _openings(state: AppState) -> anyio.CapacityLimiter:
+    """The app's limiter of openings, made on the loop that serves it (in-process tests run
+    one app under several loops)."""
+    loop = asyncio.get_running_loop()
+    limiter = state.ws_openings.get(loop)
+    if limiter is None:
+        limiter = state.ws_openings[loop] = anyio.CapacityLimiter(OPENINGS_AT_ONCE)
+    return limiter
+
+
+class _Opening:
+    """What a new watcher of a run is sent before the live feed, as encoded frames, in order:
+    hello, the backlog, the findings so far, and the status when the run has ended."""
+
+    def __init__(self, state: AppState, run_id: int, after_seq: int, encoding: str) -> None:
+        # Read after subscribing (run_stream), so the run and its backlog are current.
+        self.run = state.store.get_run(run_id)
+        self.last_seq = after_seq
+        self._frames: Iterator[str] = iter(())
+        if self.run is None:
+            return
+        backlog = state.store.read_points(run_id, after_seq=after_seq).to_json()
+        if backlog["seq"]:
+            self.last_seq = backlog["seq"][-1]
+        findings = state.doctor.findings(self.run)
+        self._frames = self._encode(self.run, backlog, findings, encoding)
+
+    @staticmethod
+    def _encode(
+        run: RunRecord, body: dict[str, Any], findings: list[dict[str, Any]], encoding: str
+    ) -> Iterator[str]:
+        yield _dumps(hello_run(run.to_json()))
+        if encoding == "columns":
+            # The browser's charts keep columns: no columns → rows → columns round trip.
+            for chunk in columns_messages(body, BACKLOG_CHUNK):
+                yield _dumps(chunk)
+        else:
+            for start in range(0, len(body["seq"]), BACKLOG_CHUNK):
+                yield _dumps(points_message(_rows(body, start, start + BACKLOG_CHUNK)))
+        # The doctor's findings so far; later changes come live as `findings` messages.
+        if findings:
+            yield _dumps(findings_message(findings))
+        if run.status in FINAL:
+            # Nothing live will follow: say so, so a client replaying a finished run knows the
+            # backlog is complete.
+            yield _dumps(status_message(run.to_json()))
+
+    def next_frames(self) -> list[str]:
+        """The next frames, encoded (in a worker thread); empty once all were given."""
+        return list(itertools.islice(self._frames, FRAMES_PER_TRIP))
+
 
 @router.websocket("/ws/runs/{run_id}")
 async def run_stream(
@@ -108,57 +174,48 @@ async def run_stream(
         await ws.send_text(_dumps(error_message(message)))
         await ws.close(code=4400, reason="after_seq out of range")
         return
-    if not (1 <= run_id <= INT64_MAX) or (
-        await run_in_threadpool(state.store.get_run, run_id) is None
-    ):
-        await ws.send_text(_dumps(error_message(f"no run with id {run_id}")))
-        await ws.close(code=4404, reason=f"no run with id {run_id}")
+    if not (1 <= run_id <= INT64_MAX):
+        await _no_run(ws, run_id)
         return
     sub = state.hub.subscribe_run(run_id)  # before the backlog: nothing falls in between
     try:
-        run = await run_in_threadpool(state.store.get_run, run_id)
-        backlog = await run_in_threadpool(state.store.read_points, run_id, after_seq=after_seq)
-        if run is None:
-            await ws.close(code=4404, reason=f"no run with id {run_id}")
+        limiter = _openings(state)
+
+        def first_frames() -> tuple[_Opening, list[str]]:
+            opening = _Opening(state, run_id, after_seq, encoding)
+            return opening, opening.next_frames()
+
+        opening, frames = await anyio.to_thread.run_sync(first_frames, limiter=limiter)
+        if opening.run is None:
+            await _no_run(ws, run_id)
             return
-        await ws.send_text(_dumps(hello_run(run.to_json())))
-        body: dict[str, Any] = backlog.to_json()
-        last_seq = after_seq
-        if encoding == "columns":
-            # The browser's charts keep columns: no columns → rows → columns round trip.
-            for chunk in columns_messages(body, BACKLOG_CHUNK):
-                await ws.send_text(_dumps(chunk))
-            if body["seq"]:
-                last_seq = body["seq"][-1]
-        else:
-            points = _rows(body)
-            for start in range(0, len(points), BACKLOG_CHUNK):
-                await ws.send_text(_dumps(points_message(points[start : start + BACKLOG_CHUNK])))
-            if points:
-                last_seq = points[-1]["seq"]
-        # The doctor's findings so far; later changes come live as `findings` messages.
-        findings = await run_in_threadpool(state.doctor.findings, run)
-        if findings:
-            await ws.send_text(_dumps(findings_message(findings)))
-        if run.status in FINAL:
-            # Nothing live will follow: say so, so a client replaying a finished run knows the
-            # backlog is complete. `run` was read after subscribing, so it is current.
-            await ws.send_text(_dumps(status_message(run.to_json())))
-        await _serve(ws, sub, last_seq)
+        while frames:
+            for frame in frames:
+                await ws.send_text(frame)
+            if len(frames) < FRAMES_PER_TRIP:
+                break
+            frames = await anyio.to_thread.run_sync(opening.next_frames, limiter=limiter)
+        await _serve(ws, sub, opening.last_seq)
     except WebSocketDisconnect:
         pass
     finally:
         state.hub.unsubscribe(sub)
 
 
-def _rows(columns: dict[str, Any]) -> list[dict[str, Any]]:
-    """Columnar REST body → the websocket's list of points (values without the nulls)."""
+async def _no_run(ws: WebSocket, run_id: int) -> None:
+    await ws.send_text(_dumps(error_message(f"no run with id {run_id}")))
+    await ws.close(code=4404, reason=f"no run with id {run_id}")
+
+
+def _rows(columns: dict[str, Any], start: int, stop: int) -> list[dict[str, Any]]:
+    """Rows `start:stop` of a columnar REST body as the websocket's points (values without
+    the nulls)."""
     values = columns["values"]
     out = []
-    for i, seq in enumerate(columns["seq"]):
+    for i in range(start, min(stop, len(columns["seq"]))):
         out.append(
             {
-                "seq": seq,
+                "seq": columns["seq"][i],
                 "iteration": columns["iteration"][i],
                 "epoch": columns["epoch"][i],
                 "wall_time": columns["wall_time"][i],
@@ -176,8 +233,11 @@ async def runs_stream(ws: WebSocket) -> None:
     await ws.accept()
     sub = state.hub.subscribe_list()
     try:
-        runs = await run_in_threadpool(state.store.list_runs)
-        await ws.send_text(_dumps(hello_runs([r.to_json() for r in runs])))
+
+        def hello() -> str:  # read and encoded in a worker thread: 10,000 runs take a while
+            return _dumps(hello_runs([r.to_json() for r in state.store.list_runs()]))
+
+        await ws.send_text(await anyio.to_thread.run_sync(hello, limiter=_openings(state)))
         await _serve(ws, sub, None)
     except WebSocketDisconnect:
         pass
