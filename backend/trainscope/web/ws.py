@@ -97,8 +97,8 @@ INT64_MAX = 2**63 - 1  # ids and seqs are 64-bit integers in the database
 # worker thread, whole, at most this many at once. When 30 browsers connect in the same second,
 # 30 threads each doing a few small reads and encodes would take turns on the GIL with each
 # other and with the pipeline's thread: every opening finished ~300 ms late, and every live
-# point with them. Two at a time, the first watchers get their hello in milliseconds and the
-# pipeline keeps its share (benchmarks/stream_latency.py, docs/benchmarks.md).
+# point with them. Two at a time, they are served in order (the first hello in 36-85 ms, not
+# 150-230) and the pipeline keeps its share (benchmarks/stream_latency.py, docs/benchmarks.md).
 OPENINGS_AT_ONCE = 2
 # Frames encoded per trip to a worker thread: a run of ordinary length is one trip (hello, a
 # backlog chunk or two, findings, status); a long backlog is sent chunk by chunk as encoded.
